@@ -1,0 +1,1 @@
+"""The ``dynamics`` command line (Typer). Commands delegate to the library."""

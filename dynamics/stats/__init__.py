@@ -1,0 +1,1 @@
+"""Pure statistics: functions of numpy arrays, with thin wrappers taking a Run."""
