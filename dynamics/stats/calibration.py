@@ -35,6 +35,9 @@ from dynamics.stats.probabilities import EpochView, as_proba, check_labels, iter
 
 #: Guo et al.'s number of bins.
 N_BINS = 15
+#: From this many samples on, a float16 AUC is counted per value (O(n))
+#: rather than ranked (O(n log n)); below it ranking is faster.
+_COUNTS_FROM = 20_000
 
 
 def _check_bins(n_bins: int) -> int:
@@ -240,7 +243,7 @@ def _auc(raw: np.ndarray, positive: np.ndarray) -> float:
     n_neg = positive.shape[0] - n_pos
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    if raw.dtype == np.float16:
+    if raw.dtype == np.float16 and raw.shape[0] >= _COUNTS_FROM:
         # Non-negative float16 bit patterns sort like their values, so the
         # counts per pattern are the ranks; -0.0 (0x8000) is the same as 0.
         key = np.ascontiguousarray(raw).view(np.uint16).astype(np.int64)
@@ -255,8 +258,9 @@ def _auc(raw: np.ndarray, positive: np.ndarray) -> float:
 
 
 def _auc_from_keys(key: np.ndarray, positive: np.ndarray, n_pos: int, n_neg: int) -> float:
-    pos = np.bincount(key[positive], minlength=65536).astype(np.float64)
-    neg = np.bincount(key[~positive], minlength=65536).astype(np.float64)
+    size = int(key.max()) + 1
+    pos = np.bincount(key[positive], minlength=size).astype(np.float64)
+    neg = np.bincount(key[~positive], minlength=size).astype(np.float64)
     neg_below = np.cumsum(neg) - neg
     wins = float(np.dot(pos, neg_below + 0.5 * neg))
     return wins / (float(n_pos) * float(n_neg))
