@@ -64,7 +64,7 @@ def bin_index(values: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
     idx = np.ceil(values * n_bins).astype(np.int64) - 1
     np.clip(idx, 0, n_bins - 1, out=idx)
     # ceil(x * M) can be one off near an edge because x * M is rounded.
-    idx += values > edges[idx + 1]
+    idx += (values > edges[idx + 1]) & (idx < n_bins - 1)
     idx -= (values <= edges[idx]) & (idx > 0)
     return idx
 
