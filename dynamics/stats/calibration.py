@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, as_proba, check_labels, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, _dot, as_proba, check_labels, iter_views, require_predictions
 
 #: Guo et al.'s number of bins.
 N_BINS = 15
@@ -104,10 +104,18 @@ def reliability_diagram(proba: Any, y_true: Any, *, n_bins: int = N_BINS) -> pd.
     return reliability_rows(EpochView(proba, y_true), n_bins=n_bins)
 
 
+def _view_bin_sums(view: EpochView, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-label bin sums of a view, computed once per view and bin count."""
+    cache = view.__dict__.setdefault("_confidence_bins", {})
+    if n_bins not in cache:
+        cache[n_bins] = _bin_sums(view.confidence, view.correct, n_bins)
+    return cache[n_bins]
+
+
 def reliability_rows(view: EpochView, *, n_bins: int = N_BINS) -> pd.DataFrame:
     """:func:`reliability_diagram` of an :class:`EpochView`."""
     n_bins = _check_bins(n_bins)
-    counts, sum_conf, sum_acc = _bin_sums(view.confidence, view.correct, n_bins)
+    counts, sum_conf, sum_acc = _view_bin_sums(view, n_bins)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.where(counts > 0, sum_acc / counts, np.nan)
@@ -136,12 +144,11 @@ def calibration_error(proba: Any, y_true: Any, *, n_bins: int = N_BINS) -> Calib
     >>> round(e.ece, 4), round(e.mce, 4)
     (0.2625, 0.45)
     """
-    view = EpochView(proba, y_true)
-    return _calibration_error(view.confidence, view.correct, _check_bins(n_bins))
+    return _calibration_error(EpochView(proba, y_true), _check_bins(n_bins))
 
 
-def _calibration_error(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> CalibrationError:
-    counts, sum_conf, sum_acc = _bin_sums(conf, correct, n_bins)
+def _calibration_error(view: EpochView, n_bins: int) -> CalibrationError:
+    counts, sum_conf, sum_acc = _view_bin_sums(view, n_bins)
     n = counts.sum()
     if n == 0:
         return CalibrationError(math.nan, math.nan)
@@ -212,7 +219,7 @@ def _brier_binary(f: np.ndarray, o: np.ndarray, n_bins: int) -> BrierDecompositi
     # outcome, from the same bin sums (Stephenson et al. 2008, eq. 5):
     # sum_i (f_i - fbar_k)^2 - 2 sum_i (f_i - fbar_k) o_i.
     dev = f - fbar[idx]
-    residual = float((np.dot(dev, dev) - 2.0 * np.dot(dev, o)) / n)
+    residual = float((_dot(dev, dev) - 2.0 * _dot(dev, o)) / n)
     return BrierDecomposition(brier, rel, res, unc, residual)
 
 
@@ -262,13 +269,13 @@ def _auc_from_keys(key: np.ndarray, positive: np.ndarray, n_pos: int, n_neg: int
     pos = np.bincount(key[positive], minlength=size).astype(np.float64)
     neg = np.bincount(key[~positive], minlength=size).astype(np.float64)
     neg_below = np.cumsum(neg) - neg
-    wins = float(np.dot(pos, neg_below + 0.5 * neg))
+    wins = _dot(pos, neg_below + 0.5 * neg)
     return wins / (float(n_pos) * float(n_neg))
 
 
 def calibration_row(view: EpochView, *, n_bins: int = N_BINS) -> dict[str, float]:
     """ECE, MCE, Brier terms and (binary) AUC of one epoch as a table row."""
-    err = _calibration_error(view.confidence, view.correct, n_bins)
+    err = _calibration_error(view, n_bins)
     brier = _brier(view.proba, view.y_true, n_bins)
     raw = np.asarray(view.raw)
     if raw.ndim == 2 and raw.shape[1] == 1:

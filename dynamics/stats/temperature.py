@@ -30,6 +30,7 @@ from dynamics.stats.probabilities import (
     CLIP_HIGH,
     CLIP_LOW,
     EpochView,
+    _dot,
     as_proba,
     check_labels,
     iter_views,
@@ -65,7 +66,7 @@ def _nll(problem: _Problem, inv_t: float) -> float:
     z, sign, w, z_true = problem
     if z.ndim == 1:
         losses = np.logaddexp(0.0, -sign * z * inv_t)
-        return float(np.dot(w, losses) / w.sum())
+        return _dot(w, losses) / float(w.sum())
     # Rows have maximum 0, so the log-sum-exp needs no further shift (and is
     # written out because scipy's logsumexp costs five times more per call).
     return float(np.mean(np.log(np.exp(z * inv_t).sum(axis=1)) - z_true * inv_t))
@@ -79,7 +80,7 @@ def _keras_loss(problem: _Problem, inv_t: float) -> float:
 
         q = np.clip(expit(z * inv_t), CLIP_LOW, CLIP_HIGH)
         losses = -np.log(np.where(sign > 0, q, 1.0 - q))
-        return float(np.dot(w, losses) / w.sum())
+        return _dot(w, losses) / float(w.sum())
     from scipy.special import softmax
 
     return float(EpochView(softmax(z * inv_t, axis=1), sign, checked_labels=True).loss.mean())
