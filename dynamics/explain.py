@@ -28,14 +28,15 @@ numbers. This module knows nothing of log-level diagnosis.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.findings import Finding
-from dynamics.stats.analysis import SampleAnalysis, analyze_predictions
+from dynamics.stats.analysis import RunAnalysis, SampleAnalysis, analyze
+
+__all__ = ["RunAnalysis", "analyze", "explain"]
 
 #: A rise smaller than this fraction of the best loss is not attributed.
 MIN_RELATIVE_RISE = 0.01
@@ -55,39 +56,6 @@ FLIPPERS_SHARE = 0.5
 MIN_FLIPS = 2
 #: Label issues shown in a claim.
 SHOWN_ISSUES = 3
-
-
-@dataclass
-class RunAnalysis:
-    """Per-sample analysis of a recorded run: validation and training subset."""
-
-    val: SampleAnalysis
-    train: SampleAnalysis | None = None
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table by name; training-subset tables are prefixed ``train_``."""
-        out = dict(self.val.tables())
-        out["samples"] = self.val.samples
-        if self.train is not None:
-            out["train_per_epoch"] = self.train.per_epoch
-            out["train_churn"] = self.train.churn
-            out["train_samples"] = self.train.samples
-        return out
-
-
-def analyze(run: Any, *, seed: int = 0) -> RunAnalysis:
-    """Stream once over the run's validation (and training-subset) predictions.
-
-    Raises :class:`~dynamics.errors.InputError` when the run has no recorded
-    validation predictions.
-    """
-    from dynamics.stats.probabilities import require_predictions
-
-    val = analyze_predictions(require_predictions(run, "val"), split="val", seed=seed)
-    train = None
-    if run.train_predictions is not None and len(run.train_predictions):
-        train = analyze_predictions(run.train_predictions, split="train", calibration=False, seed=seed)
-    return RunAnalysis(val, train)
 
 
 def explain(run: Any, *, analysis: RunAnalysis | None = None) -> list[Finding]:

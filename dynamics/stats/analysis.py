@@ -34,7 +34,7 @@ from dynamics.stats.datamap import REGION_FRACTION, DataMapAccumulator, data_map
 from dynamics.stats.decomposition import LossRise, decomposition_row, loss_rise
 from dynamics.stats.forgetting import ForgettingAccumulator
 from dynamics.stats.label_issues import candidates_table
-from dynamics.stats.probabilities import EpochView, iter_views
+from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
 from dynamics.stats.temperature import default_halves, temperature_row
 
 
@@ -260,3 +260,41 @@ def _per_sample(
     arrays["loss_end"] = end.loss
     arrays["loss_change"] = end.loss - b.loss
     return arrays
+
+
+@dataclass
+class RunAnalysis:
+    """Per-sample analysis of a recorded run: validation and training subset."""
+
+    val: SampleAnalysis
+    train: SampleAnalysis | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name; training-subset tables are prefixed ``train_``."""
+        out = dict(self.val.tables())
+        out["samples"] = self.val.samples
+        if self.train is not None:
+            out["train_per_epoch"] = self.train.per_epoch
+            out["train_churn"] = self.train.churn
+            out["train_samples"] = self.train.samples
+        return out
+
+
+def analyze(run: Any, *, seed: int = 0) -> RunAnalysis:
+    """Stream once over the run's validation (and training-subset) predictions.
+
+    Raises :class:`~dynamics.errors.InputError` when the run has no recorded
+    validation predictions.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> result = analyze(simulate_run("minority", n=200, epochs=5, n_train=50))
+    >>> result.val.per_epoch.shape[0], result.train.n_samples
+    (5, 50)
+    """
+    val = analyze_predictions(require_predictions(run, "val"), split="val", seed=seed)
+    train = None
+    if run.train_predictions is not None and len(run.train_predictions):
+        train = analyze_predictions(run.train_predictions, split="train", calibration=False, seed=seed)
+    return RunAnalysis(val, train)
