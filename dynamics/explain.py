@@ -22,7 +22,9 @@ at every epoch -- can confirm or refute each with exact numbers:
 The stories are not exclusive; each finding says whether its test passed,
 with the thresholds in its evidence. :func:`analyze` gives the tables behind
 the findings (per epoch, per sample) so plots and reports reuse exactly these
-numbers. This module knows nothing of log-level diagnosis.
+numbers. Churn, label problems, forgetting and the spread across seeds are in
+:mod:`dynamics.sample_findings`. This module knows nothing of log-level
+diagnosis.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dynamics.findings import Finding
+from dynamics.sample_findings import churn_finding, forgetting_finding, label_issues_finding, num, pct
 from dynamics.stats.analysis import RunAnalysis, SampleAnalysis, analyze
 
 __all__ = ["RunAnalysis", "analyze", "explain"]
@@ -54,8 +56,6 @@ MAJORITY_FELL = 0.6
 FLIPPERS_SHARE = 0.5
 #: A sample "flips back and forth" when its class changed this often after the best epoch.
 MIN_FLIPS = 2
-#: Label issues shown in a claim.
-SHOWN_ISSUES = 3
 
 
 def explain(run: Any, *, analysis: RunAnalysis | None = None) -> list[Finding]:
@@ -105,21 +105,10 @@ def explain(run: Any, *, analysis: RunAnalysis | None = None) -> list[Finding]:
         stories = [_overconfidence(a, facts), _temperature(a, facts), _minority(a, facts), _flipping(a, facts)]
         findings.append(_summary(a, facts, stories))
         findings.extend(stories)
-    findings.append(_churn(a, facts))
-    findings.append(_label_issues(a, facts))
-    findings.append(_forgetting(analysis))
+    findings.append(churn_finding(a))
+    findings.append(label_issues_finding(a))
+    findings.append(forgetting_finding(analysis))
     return findings
-
-
-def _pct(x: float, digits: int = 0) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    text = f"{100 * x:.{digits}f}%"
-    return text[1:] if text.startswith("-") and float(text[:-1]) == 0 else text
-
-
-def _num(x: float, digits: int = 3) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
 def _facts(a: SampleAnalysis) -> dict[str, Any]:
@@ -146,8 +135,8 @@ def _facts(a: SampleAnalysis) -> dict[str, Any]:
         f["reason"] = f"val_loss is lowest at the last recorded epoch ({e}: {f['loss_end']:.4f}); it did not rise"
     elif not f["relative_rise"] >= MIN_RELATIVE_RISE:
         f["reason"] = (
-            f"val_loss rose only {_pct(f['relative_rise'], 1)} from epoch {b} ({f['loss_best']:.4f}) to epoch {e} "
-            f"({f['loss_end']:.4f}), below the {_pct(MIN_RELATIVE_RISE)} needed to attribute it"
+            f"val_loss rose only {pct(f['relative_rise'], 1)} from epoch {b} ({f['loss_best']:.4f}) to epoch {e} "
+            f"({f['loss_end']:.4f}), below the {pct(MIN_RELATIVE_RISE)} needed to attribute it"
         )
     else:
         f["reason"] = None
@@ -186,10 +175,10 @@ def _overconfidence(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     verdict = "holds" if holds else "does not hold"
     claim = (
         f"Overconfident mistakes (Guo et al. 2017; Mukhoti et al. 2020) {verdict}: samples already misclassified at "
-        f"epoch {b} carry {_pct(r.share_wrong_best)} of the val_loss rise to epoch {e} "
+        f"epoch {b} carry {pct(r.share_wrong_best)} of the val_loss rise to epoch {e} "
         f"({f['loss_best']:.4f} -> {f['loss_end']:.4f}); samples misclassified at epoch {e} carry "
-        f"{_pct(r.share_wrong_end)}. The mean confidence of wrong predictions went from {_num(cw_b)} to {_num(cw_e)} "
-        f"(entropy {_num(hw_b)} -> {_num(hw_e)} nats); {_pct(over)} of the wrong predictions at epoch {e} are above 0.9."
+        f"{pct(r.share_wrong_end)}. The mean confidence of wrong predictions went from {num(cw_b)} to {num(cw_e)} "
+        f"(entropy {num(hw_b)} -> {num(hw_e)} nats); {pct(over)} of the wrong predictions at epoch {e} are above 0.9."
     )
     evidence = {
         "share_wrong_at_best": r.share_wrong_best,
@@ -226,12 +215,12 @@ def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     if removed < 0:
         split_text = (
             f"it removes none of the rise: scaling helps epoch {b} more than epoch {e}, so the scaled rise is "
-            f"{_pct(-removed)} larger ({scaled}). The rise is lost discrimination"
+            f"{pct(-removed)} larger ({scaled}). The rise is lost discrimination"
         )
     else:
         split_text = (
-            f"it removes {_pct(removed)} of the val_loss rise ({scaled}). So {_pct(min(removed, 1.0))} of the rise is "
-            f"miscalibration and {_pct(max(1 - removed, 0.0))} lost discrimination: {kind}"
+            f"it removes {pct(removed)} of the val_loss rise ({scaled}). So {pct(min(removed, 1.0))} of the rise is "
+            f"miscalibration and {pct(max(1 - removed, 0.0))} lost discrimination: {kind}"
         )
     claim = (
         f"A single temperature per epoch (T = {t_b:.2f} at epoch {b}, {t_e:.2f} at epoch {e}; fitted on one half of "
@@ -268,11 +257,11 @@ def _minority(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     fell = float(np.mean(a.arrays["loss_change"] < 0))
     holds = r.fraction_for_half <= MINORITY_FRACTION and fell >= MAJORITY_FELL
     n_half = int(round(r.fraction_for_half * a.n_samples)) if math.isfinite(r.fraction_for_half) else None
-    tops = ", ".join(f"top {_pct(k)}: {_pct(v)}" for k, v in r.top_shares.items())
+    tops = ", ".join(f"top {pct(k)}: {pct(v)}" for k, v in r.top_shares.items())
     claim = (
         f"A small minority with extreme loss growth (Venter et al. 2021) {'holds' if holds else 'does not hold'}: "
-        f"{_pct(r.fraction_for_half, 1)} of the samples ({n_half} of {a.n_samples}) carry half of the val_loss rise "
-        f"from epoch {f['best_epoch']} to {f['last_epoch']}, while the loss of {_pct(fell)} of the samples fell. "
+        f"{pct(r.fraction_for_half, 1)} of the samples ({n_half} of {a.n_samples}) carry half of the val_loss rise "
+        f"from epoch {f['best_epoch']} to {f['last_epoch']}, while the loss of {pct(fell)} of the samples fell. "
         f"Share of the rise by the samples whose loss grew most: {tops}."
     )
     evidence = {
@@ -291,10 +280,10 @@ def _flipping(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     holds = f["flippers_share"] >= FLIPPERS_SHARE
     claim = (
         f"Borderline samples flipping back and forth {'carry' if holds else 'do not carry'} the rise: the "
-        f"{_pct(f['flipped_fraction'], 1)} of samples whose predicted class changed {MIN_FLIPS} or more times after "
-        f"epoch {f['best_epoch']} carry {_pct(f['flippers_share'])} of the val_loss rise. Each epoch after it, "
-        f"{_pct(f['flip_rate'], 1)} of samples change class ({_pct(f['w2r'], 1)} wrong -> right, "
-        f"{_pct(f['r2w'], 1)} right -> wrong) while val_accuracy moves {100 * f['acc_move']:.2f} points on average."
+        f"{pct(f['flipped_fraction'], 1)} of samples whose predicted class changed {MIN_FLIPS} or more times after "
+        f"epoch {f['best_epoch']} carry {pct(f['flippers_share'])} of the val_loss rise. Each epoch after it, "
+        f"{pct(f['flip_rate'], 1)} of samples change class ({pct(f['w2r'], 1)} wrong -> right, "
+        f"{pct(f['r2w'], 1)} right -> wrong) while val_accuracy moves {100 * f['acc_move']:.2f} points on average."
     )
     evidence = {
         k: f[k] for k in ("flipped_fraction", "flippers_share", "flip_rate", "w2r", "r2w", "acc_move", "changed_class")
@@ -314,16 +303,16 @@ def _summary(a: SampleAnalysis, f: dict[str, Any], stories: list[Finding]) -> Fi
     nature = ""
     if calib.severity != "undetermined":
         nature = "mostly miscalibration" if calib.severity == "warning" else "mostly lost discrimination"
-        nature = f"the rise is {nature} (one temperature removes {_pct(max(calib.evidence['removed_share'], 0.0))})"
+        nature = f"the rise is {nature} (one temperature removes {pct(max(calib.evidence['removed_share'], 0.0))})"
     stories_text = ", ".join(held) if held else "none of the three stories"
     removed = f.get("removed_by_temperature", math.nan)
     claim = (
-        f"val_loss rose {_pct(f['relative_rise'])} from epoch {f['best_epoch']} ({f['loss_best']:.4f}) to epoch "
+        f"val_loss rose {pct(f['relative_rise'])} from epoch {f['best_epoch']} ({f['loss_best']:.4f}) to epoch "
         f"{f['last_epoch']} ({f['loss_end']:.4f}) while val_accuracy went {100 * f['acc_best']:.2f}% -> "
         f"{100 * f['acc_end']:.2f}% (range {100 * f['acc_min_after']:.2f}-{100 * f['acc_max_after']:.2f}%). "
-        f"The rise is {_pct(a.rise.share_wrong_best)} from samples already wrong at epoch {f['best_epoch']}, "
-        f"temperature scaling removes {_pct(max(removed, 0.0))} of it, {_pct(a.rise.fraction_for_half, 1)} of samples carry half "
-        f"of it, {_pct(f['flip_rate'], 1)} of samples flip each epoch while accuracy moves "
+        f"The rise is {pct(a.rise.share_wrong_best)} from samples already wrong at epoch {f['best_epoch']}, "
+        f"temperature scaling removes {pct(max(removed, 0.0))} of it, {pct(a.rise.fraction_for_half, 1)} of samples carry half "
+        f"of it, {pct(f['flip_rate'], 1)} of samples flip each epoch while accuracy moves "
         f"{100 * f['acc_move']:.2f} points. Explained by: {stories_text}"
         + (f"; {nature}." if nature else ".")
         + (" (Shares above 100% mean the other samples' loss fell.)" if a.rise.share_wrong_best > 1 else "")
@@ -338,78 +327,3 @@ def _summary(a: SampleAnalysis, f: dict[str, Any], stories: list[Finding]) -> Fi
     evidence["fraction_for_half"] = a.rise.fraction_for_half
     evidence["stories"] = held
     return Finding("val_loss_rise", "warning", claim, evidence, topic="samples")
-
-
-def _churn(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
-    stab = pd.Series(a.arrays["stability"]).value_counts(normalize=True)
-    right, wrong, unstable = (float(stab.get(k, 0.0)) for k in ("always right", "always wrong", "unstable"))
-    if f["epochs"] < 2:
-        return Finding("churn", "undetermined", "Churn needs at least two recorded epochs.", {}, topic="samples")
-    mean_rate = float(a.churn["changed"].mean())
-    mean_move = float(a.churn["accuracy_change"].abs().mean())
-    claim = (
-        f"Across {f['epochs']} recorded epochs, {_pct(right, 1)} of the {a.n_samples} validation samples were always "
-        f"right, {_pct(wrong, 1)} always wrong and {_pct(unstable, 1)} unstable. On average {_pct(mean_rate, 1)} of "
-        f"samples change class between consecutive epochs while val_accuracy moves {100 * mean_move:.2f} points: "
-        "accuracy hides how many samples trade places."
-    )
-    evidence = {
-        "always_right": right,
-        "always_wrong": wrong,
-        "unstable": unstable,
-        "mean_changed": mean_rate,
-        "mean_abs_accuracy_change": mean_move,
-        "mean_flips_per_sample": float(np.mean(a.arrays["flips"])),
-    }
-    return Finding("churn", "info", claim, evidence, topic="samples")
-
-
-def _label_issues(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
-    from dynamics.stats.label_issues import MAX_SELF_CONFIDENCE, MIN_WRONG_FRACTION
-
-    issues = a.label_issues
-    k = len(issues)
-    delta = a.arrays["loss_change"]
-    total = float(delta.sum())
-    share = float(delta[issues["sample"].to_numpy()].sum()) / total if k and total > 0 else math.nan
-    shown = "; ".join(
-        f"sample {int(r.sample_id)} (label {int(r.label)}, P(label) = {r.self_confidence:.4f})"
-        for r in issues.head(SHOWN_ISSUES).itertuples()
-    )
-    claim = (
-        f"{k} validation samples ({_pct(k / a.n_samples, 1)}) are persistently and confidently misclassified "
-        f"(wrong in >= {_pct(MIN_WRONG_FRACTION)} of epochs and at the end, P(given label) <= {MAX_SELF_CONFIDENCE} "
-        "at the end): candidate label problems, ranked by self-confidence as cleanlab does"
-        + (f"; they carry {_pct(share)} of the val_loss rise" if math.isfinite(share) else "")
-        + (f". Most suspicious: {shown}." if k else ".")
-    )
-    evidence = {"count": k, "share_of_rise": share, "top": issues.head(10).to_dict(orient="records")}
-    return Finding("label_issues", "warning" if k else "info", claim, evidence, topic="samples")
-
-
-def _forgetting(analysis: RunAnalysis) -> Finding:
-    parts, evidence = [], {}
-    for name, part in (("training subset", analysis.train), ("validation", analysis.val)):
-        if part is None:
-            continue
-        arr = part.arrays
-        key = "train" if part.split == "train" else "val"
-        stats = {
-            "samples": part.n_samples,
-            "epochs": len(part.epochs),
-            "mean_forgetting_events": float(np.mean(arr["forgetting_events"])),
-            "forgotten_at_least_once": float(np.mean(arr["forgetting_events"] > 0)),
-            "unforgettable": float(np.mean(arr["unforgettable"])),
-            "never_learned": float(np.mean(arr["never_learned"])),
-        }
-        evidence[key] = stats
-        parts.append(
-            f"{name} ({stats['samples']} samples, {stats['epochs']} epochs): {_pct(stats['unforgettable'], 1)} "
-            f"unforgettable, {_pct(stats['forgotten_at_least_once'], 1)} forgotten at least once "
-            f"({stats['mean_forgetting_events']:.2f} forgetting events per sample), {_pct(stats['never_learned'], 1)} "
-            "never learned"
-        )
-    claim = "Forgetting events (Toneva et al. 2019, correct -> incorrect between recorded epochs): " + "; ".join(parts) + "."
-    if analysis.train is None:
-        claim += " No training subset was recorded, so training-set forgetting cannot be told."
-    return Finding("forgetting", "info", claim, evidence, topic="samples")

@@ -115,3 +115,29 @@ def test_label_noise_is_reported_as_candidate_label_problems():
     issues = f["label_issues"]
     assert issues.severity == "warning" and issues.evidence["count"] > 10
     assert f"{issues.evidence['count']} validation samples" in issues.claim
+
+
+def _seed_runs(offsets, n_val=2000, seed=0):
+    from dynamics.run import RunMeta
+
+    rng = np.random.default_rng(seed)
+    runs = []
+    for off in offsets:
+        acc = rng.binomial(n_val, 0.8 + off, 20) / n_val
+        meta = RunMeta(n_val=n_val) if n_val else RunMeta()
+        runs.append(Run(make_epoch_table({e + 1: {"val_accuracy": a} for e, a in enumerate(acc)}), meta))
+    return runs
+
+
+def test_seeds_finding_compares_spread_with_binomial_noise():
+    from dynamics.sample_findings import seeds_finding
+
+    same = seeds_finding(_seed_runs([0.0] * 8))
+    assert same.severity == "info" and "no more than sampling noise" in same.claim
+    se = same.evidence["binomial_se"]
+    assert se == pytest.approx(np.sqrt(same.evidence["mean"] * (1 - same.evidence["mean"]) / 2000))
+    assert f"{100 * se:.2f} points" in same.claim
+    apart = seeds_finding(_seed_runs([-0.03, 0.0, 0.03, 0.01]))
+    assert apart.severity == "warning" and apart.evidence["ratio_to_binomial"] > 1.5
+    unknown = seeds_finding(_seed_runs([0.0, 0.0], n_val=None))
+    assert unknown.severity == "undetermined" and "cannot be told" in unknown.claim

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynamics.errors import InputError
 from dynamics.stats.calibration import N_BINS, calibration_row, reliability_rows
 from dynamics.stats.churn import ChurnAccumulator
 from dynamics.stats.confidence import confidence_row
@@ -198,7 +199,7 @@ def analyze_predictions(
         best.update(view, row["val_loss"], churn)
         view.__dict__.pop("entropy", None)  # not needed after this epoch; the rest may be kept as "best"
     if view is None:
-        raise ValueError("predictions hold no epoch")
+        raise InputError("the recorded predictions hold no finished epoch")
     end, b = view, best.view
     per_epoch = pd.DataFrame.from_dict(rows, orient="index")
     per_epoch.index.name = "epoch"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynamics.errors import ArgumentError
 from dynamics.stats.probabilities import EpochView, check_labels, iter_views, require_predictions
 
 #: Labels of :func:`stability`.
@@ -88,7 +89,7 @@ def flip_counts(pred_stack: Any) -> np.ndarray:
     """
     pred = np.asarray(pred_stack)
     if pred.ndim != 2:
-        raise ValueError(f"pred_stack must have shape (E, n). Received: shape={pred.shape}")
+        raise ArgumentError(f"pred_stack must have shape (E, n). Received: shape={pred.shape}")
     return np.count_nonzero(pred[1:] != pred[:-1], axis=0)
 
 

@@ -49,7 +49,7 @@ def data_map(p_true_stack: Any, correct_stack: Any) -> pd.DataFrame:
     p = np.asarray(p_true_stack, dtype=np.float64)
     ok = np.asarray(correct_stack, dtype=bool)
     if p.ndim != 2 or p.shape != ok.shape:
-        raise ValueError("p_true_stack and correct_stack must both have shape (E, n)")
+        raise ArgumentError("p_true_stack and correct_stack must both have shape (E, n)")
     return pd.DataFrame({"confidence": p.mean(axis=0), "variability": p.std(axis=0), "correctness": ok.mean(axis=0)})
 
 
@@ -96,7 +96,7 @@ class DataMapAccumulator:
 
     def table(self) -> pd.DataFrame:
         if self._mean is None:
-            raise ValueError("no epoch was fed to the accumulator")
+            raise ArgumentError("no epoch was fed to the accumulator")
         return pd.DataFrame({"confidence": self.confidence, "variability": self.variability, "correctness": self.correctness})
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynamics.errors import ArgumentError
 from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
 
 #: Top fractions of samples (by loss increase) whose share of the rise is reported.
@@ -188,7 +189,7 @@ def loss_rise(
     ce = np.asarray(correct_end, dtype=bool)
     n = lb.shape[0]
     if not (le.shape == cb.shape == ce.shape == lb.shape) or lb.ndim != 1:
-        raise ValueError("loss_best, loss_end, correct_best and correct_end must be 1-D arrays of one length")
+        raise ArgumentError("loss_best, loss_end, correct_best and correct_end must be 1-D arrays of one length")
     delta = le - lb
     total = float(delta.sum())
     rose = total > 0 and n > 0
@@ -252,7 +253,7 @@ def loss_rise_of_run(run: Any, split: str = "val", *, best_epoch: int | None = N
     else:
         matches = np.flatnonzero(preds.epochs == best_epoch)
         if not matches.size:
-            raise ValueError(f"epoch {best_epoch} was not recorded. Received: best_epoch={best_epoch}")
+            raise ArgumentError(f"epoch {best_epoch} was not recorded. Received: best_epoch={best_epoch}")
         best_pos = int(matches[0])
     y = preds.y_true
     vb = EpochView(preds.proba[best_pos], y, epoch=int(preds.epochs[best_pos]))

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynamics.errors import ArgumentError
 from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
 
 
@@ -54,7 +55,7 @@ def forgetting_statistics(correct_stack: Any, epochs: Any = None) -> pd.DataFram
     """
     ok = np.asarray(correct_stack).astype(np.int8)
     if ok.ndim != 2:
-        raise ValueError(f"correct_stack must have shape (E, n). Received: shape={ok.shape}")
+        raise ArgumentError(f"correct_stack must have shape (E, n). Received: shape={ok.shape}")
     n_epochs = ok.shape[0]
     epochs = np.arange(1, n_epochs + 1) if epochs is None else np.asarray(epochs, dtype=int)
     transitions = ok[1:] - ok[:-1]
@@ -125,7 +126,7 @@ class ForgettingAccumulator:
     def table(self) -> pd.DataFrame:
         """The :func:`forgetting_statistics` table of the epochs seen so far."""
         if self._prev is None:
-            raise ValueError("no epoch was fed to the accumulator")
+            raise ArgumentError("no epoch was fed to the accumulator")
         return _table(
             forgetting=self._forgetting,
             learning=self._learning,
@@ -149,7 +150,7 @@ def combine_forgetting(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     [[1, False], [3, False]]
     """
     if not tables:
-        raise ValueError("combine_forgetting needs at least one table")
+        raise ArgumentError("combine_forgetting needs at least one table")
     total = sum(t["forgetting_count"].to_numpy() for t in tables)
     return pd.DataFrame({"forgetting_count": total, "unforgettable": total == 0})
 
