@@ -123,7 +123,7 @@ def _seed_runs(offsets, n_val=2000, seed=0):
     rng = np.random.default_rng(seed)
     runs = []
     for off in offsets:
-        acc = rng.binomial(n_val, 0.8 + off, 20) / n_val
+        acc = rng.binomial(2000, 0.8 + off, 20) / 2000
         meta = RunMeta(n_val=n_val) if n_val else RunMeta()
         runs.append(Run(make_epoch_table({e + 1: {"val_accuracy": a} for e, a in enumerate(acc)}), meta))
     return runs
