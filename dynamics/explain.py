@@ -37,9 +37,12 @@ import numpy as np
 from dynamics.findings import Finding
 from dynamics.sample_findings import churn_finding, forgetting_finding, label_issues_finding, num, pct
 from dynamics.stats.analysis import RunAnalysis, SampleAnalysis, analyze
+from dynamics.stats.temperature import T_BOUNDS
 
 __all__ = ["RunAnalysis", "analyze", "explain"]
 
+#: Fewer validation samples than this are too few to attribute a rise.
+MIN_SAMPLES = 100
 #: A rise smaller than this fraction of the best loss is not attributed.
 MIN_RELATIVE_RISE = 0.01
 #: Story 1 holds when samples wrong at the best epoch carry at least this share.
@@ -131,6 +134,11 @@ def _facts(a: SampleAnalysis) -> dict[str, Any]:
     f["acc_min_after"], f["acc_max_after"] = float(acc_after.min()), float(acc_after.max())
     if len(a.epochs) < 2:
         f["reason"] = f"only {len(a.epochs)} epoch was recorded; a rise needs two"
+    elif a.n_samples < MIN_SAMPLES:
+        f["reason"] = (
+            f"only {a.n_samples} validation samples were recorded; shares of a rise over fewer than "
+            f"{MIN_SAMPLES} samples are anecdotes, not evidence"
+        )
     elif b == e:
         f["reason"] = f"val_loss is lowest at the last recorded epoch ({e}: {f['loss_end']:.4f}); it did not rise"
     elif not f["relative_rise"] >= MIN_RELATIVE_RISE:
@@ -198,7 +206,14 @@ def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     pe = a.per_epoch
     b, e = f["best_epoch"], f["last_epoch"]
     if "removed_by_temperature" not in f:
-        return Finding("temperature_scaling", "undetermined", "Temperature scaling was not computed.", {}, topic="samples")
+        return Finding(
+            "temperature_scaling",
+            "undetermined",
+            "Cannot tell how much of the rise is miscalibration: temperature scaling was not computed for this "
+            "analysis (analyze_predictions(..., calibration=False)).",
+            {},
+            topic="samples",
+        )
     removed = f["removed_by_temperature"]
     t_b, t_e = float(pe.at[b, "temperature"]), float(pe.at[e, "temperature"])
     auc = (float(pe.at[b, "auc"]), float(pe.at[e, "auc"])) if a.n_classes == 2 else None
@@ -222,10 +237,17 @@ def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
             f"it removes {pct(removed)} of the val_loss rise ({scaled}). So {pct(min(removed, 1.0))} of the rise is "
             f"miscalibration and {pct(max(1 - removed, 0.0))} lost discrimination: {kind}"
         )
+    at_bound = [t for t in (t_b, t_e) if not T_BOUNDS[0] * 1.001 < t < T_BOUNDS[1] / 1.001]
     claim = (
         f"A single temperature per epoch (T = {t_b:.2f} at epoch {b}, {t_e:.2f} at epoch {e}; fitted on one half of "
         f"the samples, scored on the other): {split_text} ({disc}Murphy resolution {res_b:.4f} -> {res_e:.4f}, "
         f"reliability {rel_b:.4f} -> {rel_e:.4f}, ECE {ece_b:.4f} -> {ece_e:.4f})."
+        + (
+            f" T reached the end of its search range ({T_BOUNDS[0]:g}-{T_BOUNDS[1]:g}): the predictions carry "
+            "almost no information at that epoch or are perfectly separated, so treat the split with care."
+            if at_bound
+            else ""
+        )
     )
     evidence = {
         "removed_share": removed,
@@ -242,6 +264,7 @@ def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
         "ece_best": ece_b,
         "ece_end": ece_e,
         "threshold": TEMPERATURE_SHARE,
+        "at_search_bound": bool(at_bound),
     }
     suggestion = (
         "Temperature-scale the final model on held-out data (one parameter), or stop at the best val_loss epoch."

@@ -31,6 +31,10 @@ def pct(x: float, digits: int = 0) -> str:
     return text[1:] if text.startswith("-") and float(text[:-1]) == 0 else text
 
 
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
+
+
 def num(x: float, digits: int = 3) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
@@ -73,7 +77,7 @@ def label_issues_finding(a: SampleAnalysis) -> Finding:
         for r in issues.head(SHOWN_ISSUES).itertuples()
     )
     claim = (
-        f"{k} validation samples ({pct(k / a.n_samples, 1)}) are persistently and confidently misclassified "
+        f"{_count(k, 'validation sample')} ({pct(k / a.n_samples, 1)}) are persistently and confidently misclassified "
         f"(wrong in >= {pct(MIN_WRONG_FRACTION)} of epochs and at the end, P(given label) <= {MAX_SELF_CONFIDENCE} "
         "at the end): candidate label problems, ranked by self-confidence as cleanlab does"
         + (f"; they carry {pct(share)} of the val_loss rise" if math.isfinite(share) else "")
@@ -100,7 +104,7 @@ def forgetting_finding(analysis: RunAnalysis) -> Finding:
         }
         evidence[key] = stats
         parts.append(
-            f"{name} ({stats['samples']} samples, {stats['epochs']} epochs): {pct(stats['unforgettable'], 1)} "
+            f"{name} ({_count(stats['samples'], 'sample')}, {_count(stats['epochs'], 'epoch')}): {pct(stats['unforgettable'], 1)} "
             f"unforgettable, {pct(stats['forgotten_at_least_once'], 1)} forgotten at least once "
             f"({stats['mean_forgetting_events']:.2f} forgetting events per sample), {pct(stats['never_learned'], 1)} "
             "never learned"

@@ -141,3 +141,16 @@ def test_seeds_finding_compares_spread_with_binomial_noise():
     assert apart.severity == "warning" and apart.evidence["ratio_to_binomial"] > 1.5
     unknown = seeds_finding(_seed_runs([0.0, 0.0], n_val=None))
     assert unknown.severity == "undetermined" and "cannot be told" in unknown.claim
+
+
+def test_too_few_samples_or_epochs_leave_the_stories_undetermined():
+    f = _by_code(explain(simulate_run("overconfident", n=50, epochs=10)))
+    assert f["val_loss_rise"].severity == "undetermined"
+    assert "only 50 validation samples" in f["val_loss_rise"].claim
+    one = _by_code(explain(simulate_run("overconfident", n=300, epochs=10), analysis=None))
+    assert one["val_loss_rise"].severity == "warning"
+    from dynamics.run import Predictions
+
+    single = Run(make_epoch_table({1: {}}), predictions=Predictions([1], np.array([0, 1]), [np.array([0.2, 0.9])]))
+    g = _by_code(explain(single))
+    assert "only 1 epoch was recorded" in g["val_loss_rise"].claim and g["churn"].severity == "undetermined"
