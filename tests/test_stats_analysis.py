@@ -36,7 +36,12 @@ def test_streamed_per_sample_columns_equal_brute_force(tmp_path, classes):
     assert a.rise.share_wrong_best == pytest.approx(expected.share_wrong_best)
     assert a.rise.top_shares == pytest.approx(expected.top_shares)
     assert len(a.samples) == 1200 and a.samples.index.name == "sample"
-    assert set(a.tables()) == {"per_epoch", "churn", "reliability", "transitions", "top_samples", "label_issues"}
+    assert set(a.tables()) == {"per_epoch", "decomposition", "confidence", "calibration", "churn", "reliability",
+                               "transitions", "top_samples", "label_issues"}  # fmt: skip
+    assert list(a.decomposition.columns)[:2] == ["val_loss", "accuracy"]
+    assert {"ece", "auc" if classes == 2 else "ece", "loss_scaled"} <= set(a.calibration.columns)
+    assert "entropy_wrong" in a.confidence.columns and "ece" not in a.confidence.columns
+    assert list(a.data_map.columns) == ["sample_id", "confidence", "variability", "correctness", "region"]
 
 
 def test_top_samples_are_the_largest_increases():

@@ -52,7 +52,8 @@ class SampleAnalysis:
         Recorded epochs.
     per_epoch : DataFrame
         One row per epoch: loss decomposition, confidence, calibration
-        (ECE, MCE, Brier terms, AUC) and temperature scaling columns.
+        (ECE, MCE, Brier terms, AUC) and temperature scaling columns (also
+        as :attr:`decomposition`, :attr:`confidence`, :attr:`calibration`).
     churn : DataFrame
         One row per consecutive pair of recorded epochs (indexed by the later).
     reliability : DataFrame
@@ -78,6 +79,27 @@ class SampleAnalysis:
     rise: LossRise
     arrays: dict[str, np.ndarray] = field(repr=False)
     label_issues: pd.DataFrame = field(repr=False)
+    groups: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def decomposition(self) -> pd.DataFrame:
+        """Per epoch: val_loss, accuracy and its correct / misclassified parts."""
+        return self.per_epoch.loc[:, self.groups.get("decomposition", [])]
+
+    @property
+    def confidence(self) -> pd.DataFrame:
+        """Per epoch: confidence and entropy of correct and wrong predictions."""
+        return self.per_epoch.loc[:, self.groups.get("confidence", [])]
+
+    @property
+    def calibration(self) -> pd.DataFrame:
+        """Per epoch: ECE, MCE, Brier terms, AUC and temperature scaling (if computed)."""
+        return self.per_epoch.loc[:, self.groups.get("calibration", [])]
+
+    @property
+    def data_map(self) -> pd.DataFrame:
+        """Per sample: confidence, variability, correctness and region (Swayamdipta et al.)."""
+        return self.samples.loc[:, ["sample_id", "confidence", "variability", "correctness", "region"]]
 
     @property
     def last_epoch(self) -> int:
@@ -115,6 +137,9 @@ class SampleAnalysis:
         """Every table by name (what reports and ``--json`` export)."""
         return {
             "per_epoch": self.per_epoch,
+            "decomposition": self.decomposition,
+            "confidence": self.confidence,
+            "calibration": self.calibration,
             "churn": self.churn,
             "reliability": self.reliability,
             "transitions": self.rise.transitions,
@@ -184,14 +209,16 @@ def analyze_predictions(
     rows: dict[int, dict[str, float]] = {}
     bins: dict[int, pd.DataFrame] = {}
     view: EpochView | None = None
+    groups: dict[str, list[str]] = {}
     for view in iter_views(predictions):
-        row = decomposition_row(view)
-        row.update(confidence_row(view))
+        parts = {"decomposition": decomposition_row(view), "confidence": confidence_row(view)}
         if calibration:
-            row.update(calibration_row(view, n_bins=n_bins))
+            parts["calibration"] = calibration_row(view, n_bins=n_bins)
             if halves is not None:
-                row.update(temperature_row(view, halves))
+                parts["calibration"].update(temperature_row(view, halves))
             bins[view.epoch] = reliability_rows(view, n_bins=n_bins)
+        groups = groups or {name: list(part) for name, part in parts.items()}
+        row = {k: v for part in parts.values() for k, v in part.items()}
         rows[view.epoch] = row
         churn.update(view)
         forgetting.update(view)
@@ -223,6 +250,7 @@ def analyze_predictions(
         rise=rise,
         arrays=arrays,
         label_issues=issues,
+        groups=groups,
     )
 
 
@@ -274,7 +302,9 @@ class RunAnalysis:
         """Every table by name; training-subset tables are prefixed ``train_``."""
         out = dict(self.val.tables())
         out["samples"] = self.val.samples
+        out["data_map"] = self.val.data_map
         if self.train is not None:
+            out["train_data_map"] = self.train.data_map
             out["train_per_epoch"] = self.train.per_epoch
             out["train_churn"] = self.train.churn
             out["train_samples"] = self.train.samples
