@@ -288,6 +288,12 @@ def calibration_table(run: Any, split: str = "val", *, n_bins: int = N_BINS) -> 
     """ECE, MCE, Brier decomposition and AUC for every recorded epoch, streaming.
 
     Temperature scaling is in :func:`dynamics.stats.temperature.temperature_table`.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> list(calibration_table(simulate_run("healthy", n=200, epochs=2)).columns)
+    ['ece', 'mce', 'brier', 'reliability', 'resolution', 'uncertainty', 'residual', 'auc']
     """
     n_bins = _check_bins(n_bins)
     preds = require_predictions(run, split)
@@ -299,7 +305,14 @@ def calibration_table(run: Any, split: str = "val", *, n_bins: int = N_BINS) -> 
 
 
 def reliability_table(run: Any, split: str = "val", *, n_bins: int = N_BINS) -> pd.DataFrame:
-    """Reliability-diagram data of every recorded epoch in long form (epoch, bin)."""
+    """Reliability-diagram data of every recorded epoch in long form (epoch, bin).
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> reliability_table(simulate_run("healthy", n=200, epochs=2)).shape
+    (30, 6)
+    """
     n_bins = _check_bins(n_bins)
     preds = require_predictions(run, split)
     parts = {v.epoch: reliability_rows(v, n_bins=n_bins) for v in iter_views(preds)}

@@ -162,7 +162,14 @@ class ChurnAccumulator:
 
 
 def churn_table(run: Any, split: str = "val") -> pd.DataFrame:
-    """Churn between every pair of consecutive recorded epochs, streaming."""
+    """Churn between every pair of consecutive recorded epochs, streaming.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> list(churn_table(simulate_run("flipping", n=200, epochs=4)).index)
+    [2, 3, 4]
+    """
     acc = ChurnAccumulator()
     for view in iter_views(require_predictions(run, split)):
         acc.update(view)
@@ -170,7 +177,14 @@ def churn_table(run: Any, split: str = "val") -> pd.DataFrame:
 
 
 def sample_stability(run: Any, split: str = "val") -> pd.DataFrame:
-    """Per-sample flip count, epochs correct and stability label, streaming."""
+    """Per-sample flip count, epochs correct and stability label, streaming.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> list(sample_stability(simulate_run("flipping", n=200, epochs=4)).columns)
+    ['flips', 'epochs_correct', 'stability']
+    """
     acc = ChurnAccumulator()
     for view in iter_views(require_predictions(run, split)):
         acc.update(view)

@@ -81,6 +81,12 @@ def confidence_table(run: Any, split: str = "val") -> pd.DataFrame:
     """:func:`confidence_summary` for every recorded epoch, streaming.
 
     Returns a DataFrame indexed by the 1-based epoch.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> confidence_table(simulate_run("overconfident", n=200, epochs=3)).shape
+    (3, 10)
     """
     preds = require_predictions(run, split)
     table = pd.DataFrame.from_dict({v.epoch: confidence_row(v) for v in iter_views(preds)}, orient="index")

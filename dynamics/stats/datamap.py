@@ -140,6 +140,12 @@ def data_map_table(run: Any, split: str = "train", *, fraction: float = REGION_F
 
     Swayamdipta et al. map the training set; ``split="val"`` maps the
     validation samples instead.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> data_map_table(simulate_run("healthy", n=200, epochs=4, n_train=60))["region"].value_counts()["ambiguous"]
+    np.int64(19)
     """
     preds = require_predictions(run, split)
     acc = DataMapAccumulator()

@@ -84,6 +84,13 @@ def decomposition_table(run: Any, split: str = "val") -> pd.DataFrame:
     """:func:`loss_decomposition` for every recorded epoch of a run, streaming.
 
     Returns a DataFrame indexed by the 1-based epoch.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> table = decomposition_table(simulate_run("overconfident", n=200, epochs=4))
+    >>> bool(np.allclose(table["from_correct"] + table["from_wrong"], table["val_loss"]))
+    True
     """
     preds = require_predictions(run, split)
     rows = {view.epoch: decomposition_row(view) for view in iter_views(preds)}
@@ -245,6 +252,13 @@ def loss_rise_of_run(run: Any, split: str = "val", *, best_epoch: int | None = N
 
     Streams once over the epochs for the per-epoch loss, then reads the
     best and last epochs' predictions again (two epochs, not the stack).
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> r = loss_rise_of_run(simulate_run("minority", n=500, epochs=10))
+    >>> r.end_epoch, r.rise > 0
+    (10, True)
     """
     preds = require_predictions(run, split)
     if best_epoch is None:

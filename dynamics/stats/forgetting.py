@@ -161,6 +161,12 @@ def forgetting_table(run: Any, split: str = "train") -> pd.DataFrame:
     ``split="train"`` uses the recorded training subset, ``"val"`` the
     validation samples. Rows follow the recorded samples; ``sample_id`` is
     added when the run recorded sample ids.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> len(forgetting_table(simulate_run("healthy", n=200, epochs=4, n_train=50)))
+    50
     """
     preds = require_predictions(run, split)
     acc = ForgettingAccumulator()

@@ -158,6 +158,13 @@ def label_issues(
         ``self_confidence`` at the end, ``mean_self_confidence`` over epochs,
         ``wrong_fraction``, ``loss`` (Keras loss at the end) and ``text``
         when a decoder is given.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> issues = label_issues(simulate_run("healthy", n=1000, epochs=8, label_noise=0.05), limit=3)
+    >>> len(issues), bool((issues["wrong_fraction"] >= 0.9).all())
+    (3, True)
     """
     preds = require_predictions(run, "val")
     acc = DataMapAccumulator()

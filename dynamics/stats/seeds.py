@@ -134,6 +134,14 @@ def seed_spread_of_runs(runs: Sequence[Any], *, from_epoch: int | None = None) -
 
     ``n_val`` comes from the runs' metadata or recorded predictions; it must
     agree across runs.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> runs = [simulate_run("healthy", n=1000, epochs=6, seed=s) for s in range(3)]
+    >>> spread = seed_spread_of_runs(runs)
+    >>> spread.summary["n_runs"], spread.summary["n_val"]
+    (3, 1000)
     """
     if len(runs) < 2:
         raise InputError(f"comparing seeds needs at least 2 runs. Received: {len(runs)} run(s)")

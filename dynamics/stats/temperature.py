@@ -292,6 +292,13 @@ def temperature_table(run: Any, split: str = "val", *, seed: int = 0) -> pd.Data
 
     The same random halves (``seed``) are used for every epoch. Columns are
     those of :class:`TemperatureFit`; the index is the 1-based epoch.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> t = temperature_table(simulate_run("overconfident", n=2000, epochs=10))
+    >>> bool(t["temperature"].iloc[-1] > 1.5)
+    True
     """
     preds = require_predictions(run, split)
     halves = default_halves(preds.n_samples, seed)
