@@ -27,7 +27,7 @@ from dynamics.errors import InputError, NoEpochsError
 from dynamics.parse.build import build_run
 from dynamics.parse.clean import clean_line
 from dynamics.parse.collect import Collector
-from dynamics.parse.lexer import tokens
+from dynamics.parse.lexer import Row, continuation, tokens
 from dynamics.parse.place import Placed, place
 from dynamics.parse.reader import iter_screen_lines
 from dynamics.run import Run
@@ -50,6 +50,7 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     collector = Collector()
     n_lines = 0
     blank = True
+    last_row: Row | None = None  # a complete row that ended the previous line
     for line in lines:
         n_lines += 1
         if "ETA" in line and not any(k in line for k in _KEYWORDS):
@@ -64,8 +65,15 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
         if not line:
             continue
         blank = False
-        for token in tokens(line):
+        if last_row is not None:
+            more = continuation(line)
+            if more and not {name for name, _ in more} & {name for name, _ in last_row.metrics}:
+                last_row.metrics.extend(more)  # the terminal wrapped the row here
+                continue
+        found = tokens(line)
+        for token in found:
             collector.add(token)
+        last_row = found[-1] if found and isinstance(found[-1], Row) and found[-1].complete else None
     placed = [p for raw in collector.runs for p in place(raw)]
     kept = [p for p in placed if p.units]
     if not kept:

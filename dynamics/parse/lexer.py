@@ -32,8 +32,10 @@ _ANCHOR = re.compile(
     r"|(?P<restore>Restoring model weights)"
     r"|(?P<train>Train (?:on|for) \d+ (?:samples|steps))"
     r"|(?<=\s)(?P<ctr>\d+/(?:\d+|Unknown)(?=\s*(?:\[|-\s+\d|[^\x00-\x7f]|=)))"
-    r"|(?<!\S)(?P<ell>\.{3,}|…+|\[\.\.\.\])(?!\S)"
 )
+#: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
+_ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
+_CONTINUATION = re.compile(r"-?\s*(?:(?:val\. )?[A-Za-z_][\w.\-/]*\s*:\s*" + NUMBER + r"(?:\s+-\s+|\s*$))+")
 _KERAS0_HEADER = re.compile(r"Epoch (\d{1,9})")
 _SEP = re.compile(r"\s+-\s+")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
@@ -214,6 +216,19 @@ def _cut(line: str) -> list[tuple[str, re.Match[str] | None]]:
     return pieces
 
 
+def continuation(line: str) -> list[tuple[str, str]] | None:
+    """The metrics of a line that only continues the previous row (a wrapped paste).
+
+    >>> continuation("- val_loss: 0.3585 - val_acc: 0.8715")
+    [('val_loss', '0.3585'), ('val_acc', '0.8715')]
+    >>> continuation("The loss: 0.5 is high") is None
+    True
+    """
+    if ":" not in line or _CONTINUATION.fullmatch(line) is None:
+        return None
+    return [(m.group(1), m.group(2)) for m in _METRIC.finditer(line)]
+
+
 def tokens(line: str) -> list[Token]:
     """Everything a cleaned line holds, in order.
 
@@ -226,6 +241,8 @@ def tokens(line: str) -> list[Token]:
         return []
     if line.startswith("Epoch ") and line[6:].isdigit():
         return [Header(int(line[6:]) + 1, None)]  # Keras 0.1: "Epoch 0", 0-based
+    if (line[0] in ".[(…") and _ELLIPSIS.match(line) and ":" not in line:
+        return [Ellipsis()]
     out: list[Token] = []
     for text, anchor in _cut(line):
         rest = text
@@ -235,9 +252,6 @@ def tokens(line: str) -> list[Token]:
                 glued = anchor.start() > 0 and not line[anchor.start() - 1].isspace()
                 if not glued:  # a glued "...0.2445Epoch 1/1000" is someone else's header
                     out.append(Header(int(anchor.group("hk")), int(anchor.group("hn"))))
-                rest = text[anchor.end() - anchor.start() :]
-            elif kind == "ell":
-                out.append(Ellipsis())
                 rest = text[anchor.end() - anchor.start() :]
             elif kind == "train":
                 found = parse_train_on(text)

@@ -317,10 +317,16 @@ def _events(
     if placed.interrupted is not None:
         slot = run.slots[-1]
         counter = ""
-        if slot.last_counter is not None and slot.last_counter[0] is not None:
-            cur, tgt = slot.last_counter
+        n, last = slot.progress, slot.last_counter
+        rows = slot.rows  # at-target lines that turned out not to be the row
+        if rows:
+            n += len(rows)
+            last = (rows[-1].current, rows[-1].target)
+        if last is not None and last[0] is not None:
+            cur, tgt = last
             counter = f", the last at {cur}/{tgt if tgt is not None else 'Unknown'}"
-        n = slot.progress
+            if rows:
+                counter += " without the val_* values of the epoch's row"
         events.append(
             Event(
                 placed.interrupted,

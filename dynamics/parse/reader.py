@@ -38,7 +38,7 @@ def _last_visible(data: bytes, sep: bytes = b"\r") -> bytes | None:
     end = len(data)
     while True:
         i = data.rfind(sep, 0, end)
-        piece = data[i + 1 : end] if i >= 0 else data[:end]
+        piece = data[i + len(sep) : end] if i >= 0 else data[:end]
         if piece.strip(_BLANK):
             return piece
         if i < 0:
