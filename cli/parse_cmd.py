@@ -90,8 +90,11 @@ def _value(value: float, printed_nan: bool) -> str:
         return "nan" if printed_nan else ""
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
+    # As Keras printed it (%.4f, or %.4e below 1e-3) when that loses nothing.
     if round(value, 4) == value and (abs(value) > 1e-3 or value == 0):
-        return f"{value:.4f}"  # as Keras printed it
+        return f"{value:.4f}"
+    if float(f"{value:.4e}") == value:
+        return f"{value:.4e}"
     return f"{value:.6g}"
 
 
