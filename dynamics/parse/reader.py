@@ -30,6 +30,8 @@ CHUNK_SIZE = 1 << 20
 MAX_PIECE = 1 << 23
 
 _BLANK = b" \t\b\x0b\x0c\x00"
+#: Control bytes a terminal capture does not contain (\t \n \r \b ESC are allowed).
+_BINARY_CONTROLS = bytes(c for c in range(32) if c not in b"\t\n\r\b\x1b\x0b\x0c")
 _CARET_ESC = re.compile(rb"\^\[(?=\[)")
 
 
@@ -75,15 +77,18 @@ def sniff_encoding(head: bytes, source: str) -> str | None:
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         return "utf-16"
     sample = head[:8192]
-    if not sample or b"\x00" not in sample:
+    if not sample:
         return None
-    odd_nul = sample[1::2].count(0) / max(1, len(sample[1::2]))
-    even_nul = sample[0::2].count(0) / max(1, len(sample[0::2]))
-    if odd_nul > 0.9 and even_nul < 0.1:
-        return "utf-16-le"  # Windows PowerShell redirect without a BOM
-    if even_nul > 0.9 and odd_nul < 0.1:
-        return "utf-16-be"
-    if sample.count(0) > max(4, len(sample) // 100):
+    if b"\x00" in sample:
+        odd_nul = sample[1::2].count(0) / max(1, len(sample[1::2]))
+        even_nul = sample[0::2].count(0) / max(1, len(sample[0::2]))
+        if odd_nul > 0.9 and even_nul < 0.1:
+            return "utf-16-le"  # Windows PowerShell redirect without a BOM
+        if even_nul > 0.9 and odd_nul < 0.1:
+            return "utf-16-be"
+    control = sum(sample.count(bytes([c])) for c in _BINARY_CONTROLS)
+    undecodable = sample.decode("utf-8", "replace").count("\ufffd")
+    if sample.count(0) > 1 or control > len(sample) // 10 or undecodable > len(sample) // 4:
         raise InputError(f"{source} is not a text log: it holds binary data")
     return None
 
