@@ -53,7 +53,7 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     last_row: Row | None = None  # a complete row that ended the previous line
     for line in lines:
         n_lines += 1
-        if "ETA" in line and not any(k in line for k in _KEYWORDS):
+        if " - ETA: " in line and not any(k in line for k in _KEYWORDS):
             # A progress update (non-TTY captures print thousands): count it cheaply.
             m = _FAST_COUNTER.match(line)
             if m is not None:

@@ -115,8 +115,10 @@ class Collector:
             self.run.ellipses += 1
 
     def _header(self, header: Header) -> None:
-        self.headers += 1
         last = self.run.last_header
+        if header.glued and (last is None or header.epoch != last + 1):
+            return
+        self.headers += 1
         if last is not None and header.epoch <= last:
             slot = self.current
             if header.epoch == last and slot is not None and slot.header == last and slot.empty:

@@ -41,7 +41,7 @@ _SEP = re.compile(r"\s+-\s+")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
 _PREFIX = re.compile(
     r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
-    r"(?:\[(?P<bar>[^\]]*)\]|(?P<k3>(?:[^\x00-\x7f\s]|=)+)(?=\s|$))?\s*"
+    r"(?:\[(?P<bar>[^\]]*)\]|(?P<k3>(?:[^\x00-\x7f\s]|[=?])+)(?=\s|$))?\s*"
     r"(?P<rest>.*)"
 )
 _ELAPSED = re.compile(r"(\d+(?:\.\d+)?)s")
@@ -52,10 +52,15 @@ _UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6}
 
 @dataclass(frozen=True)
 class Header:
-    """``Epoch k/N`` (``total`` is None for Keras 0.1's 0-based ``Epoch k``)."""
+    """``Epoch k/N`` (``total`` is None for Keras 0.1's 0-based ``Epoch k``).
+
+    ``glued`` marks a header stuck to the end of a complete row (the paste
+    lost the line break); it counts only if it is the next epoch.
+    """
 
     epoch: int
     total: int | None
+    glued: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,9 +254,13 @@ def tokens(line: str) -> list[Token]:
         if anchor is not None:
             kind = anchor.lastgroup
             if kind == "hdr":
-                glued = anchor.start() > 0 and not line[anchor.start() - 1].isspace()
-                if not glued:  # a glued "...0.2445Epoch 1/1000" is someone else's header
-                    out.append(Header(int(anchor.group("hk")), int(anchor.group("hn"))))
+                header = Header(int(anchor.group("hk")), int(anchor.group("hn")))
+                if anchor.start() == 0 or line[anchor.start() - 1].isspace():
+                    out.append(header)
+                elif out and isinstance(out[-1], Row) and out[-1].complete:
+                    out.append(Header(header.epoch, header.total, glued=True))
+                # else: glued to a progress update ("...0.2445Epoch 1/1000"):
+                # a nested fit's header, not an epoch of this run.
                 rest = text[anchor.end() - anchor.start() :]
             elif kind == "train":
                 found = parse_train_on(text)
