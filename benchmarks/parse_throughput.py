@@ -13,7 +13,8 @@ for Keras 3, ANSI colour codes around a ``━`` bar), 100 epochs, about 200 MB
   capture, to show that memory does not grow with the file.
 
 Run: ``python benchmarks/parse_throughput.py`` (``--style keras2`` for the
-Keras 2 bar, ``--mb 200`` for the size). Prints a Markdown table for the
+Keras 2 bar, ``--style keras2-notty`` for Keras 2.0.9+ writing to a non-TTY,
+one line per update -- the worst case, ``--mb 200`` for the size). Prints a Markdown table for the
 README.
 """
 
@@ -78,6 +79,7 @@ def _keras2_update(current: int, target: int, final: bool) -> str:
 def write_capture(path: Path, megabytes: float, style: str, epochs: int = 100) -> int:
     """Write a capture of about ``megabytes`` MB; return its size in bytes."""
     update = _keras3_update if style == "keras3" else _keras2_update
+    redraw = style != "keras2-notty"  # Keras 2.0.9+ without a TTY: "\n" instead of "\b...\r"
     per_update = len(update(1, 10_000, False).encode()) + 80
     target = max(10, int(megabytes * 1e6 / epochs / per_update))
     with path.open("w", encoding="utf-8") as out:
@@ -87,12 +89,12 @@ def write_capture(path: Path, megabytes: float, style: str, epochs: int = 100) -
             parts = []
             for current in range(1, target + 1):
                 line = update(current, target, False)
-                parts.append("\b" * prev + "\r" + line)
+                parts.append("\b" * prev + "\r" + line if redraw else "\n" + line)
                 prev = len(line)
                 if len(parts) >= 4096:
                     out.write("".join(parts))
                     parts.clear()
-            parts.append("\b" * prev + "\r" + update(target, target, True) + "\n")
+            parts.append(("\b" * prev + "\r" if redraw else "\n") + update(target, target, True) + "\n")
             out.write("".join(parts))
     return path.stat().st_size
 
@@ -120,7 +122,7 @@ def _child(path: Path, mode: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--style", choices=["keras3", "keras2"], default="keras3")
+    parser.add_argument("--style", choices=["keras3", "keras2", "keras2-notty"], default="keras3")
     parser.add_argument("--mb", type=float, default=200.0)
     parser.add_argument("--small-mb", type=float, default=50.0)
     parser.add_argument("--repeat", type=int, default=3)

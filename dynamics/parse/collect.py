@@ -87,10 +87,10 @@ class Collector:
             self.run.slots.append(self.current)
         return self.current
 
-    def progress(self, current: int | None, target: int | None, eta_at_target: bool) -> None:
-        """A progress update (counted, never stored)."""
+    def progress(self, current: int | None, target: int | None, eta_at_target: bool, count: int = 1) -> None:
+        """``count`` progress updates, the last at ``current/target`` (counted, never stored)."""
         slot = self._slot()
-        slot.progress += 1
+        slot.progress += count
         slot.last_counter = (current, target)
         slot.eta_at_target = slot.eta_at_target or eta_at_target
 
