@@ -298,3 +298,15 @@ def test_header_glued_to_a_complete_row_counts_only_as_the_next_epoch():
 def test_keras3_bar_lost_to_an_ascii_console():
     run = _one(f"Epoch 1/2\n157/157 {'?' * 20} 8s 51ms/step - loss: 0.1000\nEpoch 2/2\n157/157 {'?' * 20} 8s 51ms/step - loss: 0.0500\n")
     assert run.epochs["loss"].tolist() == [0.1, 0.05]
+
+
+def test_messages_of_separate_epochs_1_fits_stay_with_their_run():
+    first, second = parse_text(
+        f"4/4 {K3} 0s 3ms/step - loss: 0.9000\nEpoch 1: loss improved from None to 0.90000, saving model to a.keras\n"
+        f"4/4 {K3} 1s 4ms/step - loss: 0.9000\n"
+        "Epoch 1: loss improved from None to 0.80000, saving model to b.keras\n"
+        f"4/4 {K3} 1s 4ms/step - loss: 0.8000\n"
+    )
+    assert first.epochs.loc[1, "loss"] == 0.9 and second.epochs.loc[1, "loss"] == 0.8
+    assert [e.value for e in first.events] == [0.9] and [e.value for e in second.events] == [0.8]
+    assert first.timing.loc[1, "seconds"] == 1.0

@@ -4,7 +4,8 @@ A line may hold several things (a header glued to its row, a whole log
 collapsed into one line, a callback message glued to a progress bar), so
 :func:`tokens` first cuts the line before every *anchor* -- ``Epoch k/N``,
 ``Epoch 00020:``, ``Batch 3: Invalid loss``, ``Train on ...``, a progress
-counter, an ellipsis -- and then reads each piece.
+counter -- and then reads each piece. A line that is only ``....`` marks
+epochs the poster left out.
 
 The row grammar covers every era in ``keras_log_formats.md``::
 
@@ -18,7 +19,7 @@ without brackets (Keras 3), or none (verbose=2), and time fields ``- 300s``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dynamics.parse.messages import Message, TrainOn, parse_message, parse_train_on
 
@@ -36,7 +37,6 @@ _ANCHOR = re.compile(
 #: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
 _ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
 _CONTINUATION = re.compile(r"-?\s*(?:(?:val\. )?[A-Za-z_][\w.\-/]*\s*:\s*" + NUMBER + r"(?:\s+-\s+|\s*$))+")
-_KERAS0_HEADER = re.compile(r"Epoch (\d{1,9})")
 _SEP = re.compile(r"\s+-\s+")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
 _PREFIX = re.compile(
@@ -87,7 +87,6 @@ class Row:
     epoch_seconds: float | None = None  # tf.keras >= 2.7 verbose=2 "21s/epoch"
     leading_dash: bool = False
     per_unit_first: bool = False  # time per step printed before the metrics (Keras 3 verbose=2)
-    values: dict[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -116,10 +115,6 @@ class Row:
 
 
 Token = Header | Ellipsis | Row | Message | TrainOn
-
-
-def _number(text: str) -> float:
-    return float(text)
 
 
 def parse_row(text: str) -> Row | None:
