@@ -310,3 +310,12 @@ def test_messages_of_separate_epochs_1_fits_stay_with_their_run():
     assert first.epochs.loc[1, "loss"] == 0.9 and second.epochs.loc[1, "loss"] == 0.8
     assert [e.value for e in first.events] == [0.9] and [e.value for e in second.events] == [0.8]
     assert first.timing.loc[1, "seconds"] == 1.0
+
+
+def test_a_killed_run_before_a_restart_is_noted_on_the_restart():
+    (run,) = parse_text(
+        "Epoch 1/10\n  3/100 [>.............................] - ETA: 9s - loss: 0.9000\n"
+        "Epoch 1/10\n100/100 [==============================] - 1s - loss: 0.5000\n"
+    )
+    assert run.meta.run_index == 0 and list(run.epochs.index) == [1]
+    assert "a run before this one ended inside epoch 1 without a complete epoch" in run.meta.notes

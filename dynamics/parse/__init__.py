@@ -81,15 +81,16 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     kept = [p for p in placed if p.units]
     if not kept:
         raise NoEpochsError(_nothing_found(source, n_lines, blank, collector, placed))
-    runs = []
-    for index, p in enumerate(kept):
-        run = build_run(p, source=source, run_index=index)
-        before = placed[: placed.index(p)]
-        lost = [q for q in before if not q.units and q.interrupted and q not in kept]
-        if lost and (index == 0 or placed.index(kept[index - 1]) < placed.index(lost[-1])):
-            run.meta.notes.append(
-                f"a run before this one ended inside epoch {lost[-1].interrupted} without a complete epoch"
-            )
+    runs: list[Run] = []
+    lost: int | None = None  # a run that ended inside this epoch before any complete one
+    for p in placed:
+        if not p.units:
+            lost = p.interrupted if p.interrupted is not None else lost
+            continue
+        run = build_run(p, source=source, run_index=len(runs))
+        if lost is not None:
+            run.meta.notes.append(f"a run before this one ended inside epoch {lost} without a complete epoch")
+            lost = None
         runs.append(run)
     return runs
 
