@@ -13,6 +13,10 @@ The pipeline, one module per step:
 
 Only complete end-of-epoch rows become table rows; the format notes this
 follows are ``keras_log_formats.md`` (see README, "Formats supported").
+
+These functions read *printed* logs only. :func:`dynamics.io.load_runs` (and
+:func:`dynamics.io.parse_text`) also sniff CSVLogger files, History JSON, run
+directories and standard input, and dispatch here for printed logs.
 """
 
 from __future__ import annotations
