@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dynamics.parse.lexer import Ellipsis, Header, Row, Token
+from dynamics.parse.lexer import Elision, Header, Row, Token
 from dynamics.parse.messages import Message, TrainOn
 
 
@@ -109,7 +109,7 @@ class Collector:
             if self.run.started or self.run.train_on is not None:
                 self._new_run()
             self.run.train_on = token
-        elif isinstance(token, Ellipsis):
+        elif isinstance(token, Elision):
             self.current = None
             self.pending_ellipsis = True
             self.run.ellipses += 1

@@ -64,7 +64,7 @@ class Header:
 
 
 @dataclass(frozen=True)
-class Ellipsis:
+class Elision:
     """A ``....`` / ``…`` line: the poster left epochs out."""
 
 
@@ -114,7 +114,7 @@ class Row:
         return "keras2" if self.per_unit is not None else "keras1"
 
 
-Token = Header | Ellipsis | Row | Message | TrainOn
+Token = Header | Elision | Row | Message | TrainOn
 
 
 def parse_row(text: str) -> Row | None:
@@ -242,7 +242,7 @@ def tokens(line: str) -> list[Token]:
     if line.startswith("Epoch ") and line[6:].isdigit():
         return [Header(int(line[6:]) + 1, None)]  # Keras 0.1: "Epoch 0", 0-based
     if (line[0] in ".[(…") and _ELLIPSIS.match(line) and ":" not in line:
-        return [Ellipsis()]
+        return [Elision()]
     out: list[Token] = []
     for text, anchor in _cut(line):
         rest = text
