@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from dynamics.diagnosis.context import Context
 from dynamics.diagnosis.wording import num
 from dynamics.findings import Finding
@@ -40,10 +38,16 @@ def produce(ctx: Context) -> list[Finding]:
                         "several outputs' losses, not one cross-entropy.", {}, None, "confidence")]
     k = ctx.bound_classes
     if k is None:
+        if ctx.multiclass:
+            why = f"{acc} is a multi-class accuracy"
+        else:
+            low = min((run.series(c).dropna() for c in (ctx.accuracy, acc) if c and run.has(c)), key=lambda x: x.min())
+            why = (f"an accuracy of {num(low.min())} (epoch {int(low.idxmin())}) is below what a binary model gets by "
+                   "predicting one class, so the model probably has more than 2")
         return [Finding("confidence_bounds_unavailable", "undetermined",
                         "Cannot bound how confident the validation mistakes are, because the number of classes is not "
-                        f"in the log ({acc} is a multi-class accuracy); the bound needs ln k, the most a correct "
-                        "prediction can cost.", {"accuracy": acc}, "Pass --classes K.", "confidence")]
+                        f"in the log ({why}); the bound needs ln k, the most a correct prediction can cost.",
+                        {"accuracy": acc}, "Pass --classes K.", "confidence")]
     table = confidence_bounds(run, classes=k, loss=loss, accuracy=acc)
     ctx.tables["confidence_bounds"] = table
     ctx.add_epoch_columns(table[["wrong_low", "wrong_high", "gm_wrong_high", "correct_high"]].add_prefix("mistake_")
@@ -95,4 +99,3 @@ def produce(ctx: Context) -> list[Finding]:
     return [Finding("confident_mistakes", "warning" if forced else "info", claim, evidence, suggestion, "confidence")]
 
 
-__all__ = ["produce", "np"]

@@ -43,6 +43,7 @@ class Context:
     classes: int | None = None
     classes_source: str = "unknown"
     multiclass: bool = False
+    binary_plausible: bool = True
     val_accuracy: str | None = None
     accuracy: str | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -71,11 +72,12 @@ class Context:
         """Classes to use for bounds: the known number, else 2 unless the names say several."""
         if self.classes is not None:
             return self.classes
-        return None if self.multiclass else 2
+        return 2 if self.classes_assumed else None
 
     @property
     def classes_assumed(self) -> bool:
-        return self.classes is None and not self.multiclass
+        """True when a binary model is assumed: nothing says otherwise and no accuracy is below 0.5."""
+        return self.classes is None and not self.multiclass and self.binary_plausible
 
     def add_epoch_columns(self, columns: pd.DataFrame) -> None:
         """Join per-epoch columns onto ``tables["epochs"]`` (the run's table at first)."""
@@ -139,6 +141,10 @@ def resolve_context(run: Run, *, n_val: int | None = None, classes: int | None =
         ctx.classes, ctx.classes_source = 2, "metric names"
     elif bases & set(_MULTI):
         ctx.multiclass, ctx.classes_source = True, "metric names (several classes, number unknown)"
+    # A binary model is assumed only while every accuracy is at least 0.5: below that it would be
+    # doing worse than predicting the majority class, far likelier a sign of several classes.
+    accs = [run.series(c) for c in (ctx.accuracy, ctx.val_accuracy) if c is not None and run.has(c)]
+    ctx.binary_plausible = all(bool((s.dropna() >= 0.5).all()) for s in accs)
     if n_val is not None:
         ctx.n_val, ctx.n_val_source = int(n_val), "option"
     elif run.meta.n_val:

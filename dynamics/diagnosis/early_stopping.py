@@ -52,7 +52,8 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
                  "kept_epoch": None if pd.isna(r.kept_epoch) else int(r.kept_epoch), "reason": r.reason}
         for p, r in table.iterrows()}}
     if len(stopped):
-        p = int(stopped.index.max())
+        # Recommend patience 2 where it can be judged (the what-if); else the nearest judged one.
+        p = min((int(q) for q in stopped.index), key=lambda q: (abs(q - 2), -q))
         row = stopped.loc[p]
         kept = int(row.kept_epoch)
         vals = [f"{c} {num(run.epochs.at[kept, c])}" for c in ("val_loss", ctx.val_accuracy) if ctx.has(c)]
@@ -83,8 +84,13 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
         by_reason: dict[str, list[int]] = {}
         for p, r in unknown.iterrows():
             by_reason.setdefault(str(r.reason), []).append(int(p))
+        last = int(run.epochs.index[-1])
         for reason, ps in by_reason.items():
-            parts.append(f"Patience {_ranges(ps)} cannot be judged from this log, because {reason}.")
+            if reason.startswith("the log ends"):
+                parts.append(f"Patience {_ranges(ps)} would not have stopped by epoch {last}, where the log ends; "
+                             "whether and where it stops later is not in the log.")
+            else:
+                parts.append(f"Patience {_ranges(ps)} cannot be judged from this log, because {reason}.")
     if other is not None and len(other):
         alt = other.loc[other.index.isin([evidence.get("recommended", {}).get("patience", -1)])]
         if len(alt) and alt.iloc[0].status == "stopped":
@@ -92,8 +98,9 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
             parts.append(f"Monitoring {ctx.val_accuracy} instead (mode max), the same patience stops after epoch "
                          f"{int(r.stop_epoch)} and keeps epoch {int(r.kept_epoch)}.")
     severity = "undetermined" if not len(stopped) and not len(completed) else "info"
-    if severity == "undetermined":
-        parts.insert(0, "No EarlyStopping patience from 0 to 10 can be judged from this log.")
+    if severity == "undetermined" and not any(p.startswith("Patience") and "would not have stopped" in p for p in parts):
+        parts.insert(0, f"Cannot tell what EarlyStopping(monitor=\"{monitor}\") would have done with any patience "
+                        "from 0 to 10.")
     return Finding("early_stopping", severity, " ".join(parts), evidence, suggestion, "early_stopping")
 
 

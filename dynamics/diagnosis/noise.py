@@ -11,7 +11,6 @@ from dynamics.diagnosis.context import Context
 from dynamics.diagnosis.wording import epoch_ranges, listing, num, pval
 from dynamics.findings import Finding
 from dynamics.stats.noise import (
-    count_range,
     fits_denominator,
     mcnemar_min_p,
     min_changed_samples,
@@ -69,9 +68,12 @@ def _unknown_n(ctx: Context, after: pd.Series) -> Finding:
     if len(after) >= 3:
         vr = variance_ratio_test(after.to_numpy(), 1_000_000)
         n_sig = vr.n_significant
-        claim += (f" After its best epoch it has a standard deviation of {100 * vr.sd:.2f} points over {vr.m} logged "
-                  f"epochs: within binomial sampling noise if n_val is below about {n_sig:,.0f}, more than it above.")
-        evidence.update({"sd": vr.sd, "epochs": vr.m, "n_val_threshold": n_sig})
+        if vr.sd == 0:
+            claim += f" (After its best epoch it did not move at all over {vr.m} logged epochs.)"
+        else:
+            claim += (f" After its best epoch it has a standard deviation of {100 * vr.sd:.2f} points over {vr.m} logged "
+                      f"epochs: within binomial sampling noise if n_val is below about {n_sig:,.0f}, more than it above.")
+        evidence.update({"sd": vr.sd, "epochs": vr.m, "n_val_threshold": n_sig if vr.sd > 0 else None})
     return Finding("n_val_unknown", "undetermined", claim, evidence, _HOW_N, "noise")
 
 
@@ -100,7 +102,7 @@ def _mismatch(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
         near.append("/".join(num(p) for p in pair))
     shown = listing([num(v) for v in bad])
     claim = (f"{ctx.val_accuracy} at epoch{'s' if len(bad) > 1 else ''} {epoch_ranges(bad.index)} ({shown}) "
-             f"{'is' if len(bad) == 1 else 'are'} not a whole number of the {n} validation samples at 4 decimals "
+             f"{'does' if len(bad) == 1 else 'do'} not correspond to a whole number of the {n} validation samples at 4 decimals "
              f"(the nearest possible values are {listing(near)}); the other {int(fits.sum())} epochs are. "
              f"Those rows were not computed as the plain fraction of {n} samples (sample weights, a different "
              "validation set, or edited numbers), so sample counts for them below are approximate.")
@@ -143,6 +145,11 @@ def _spread(ctx: Context, after: pd.Series, n: int) -> Finding:
             f"(sd {100 * vr.sd:.2f} points); binomial noise with {n} samples alone gives sd {100 * vr.binomial_sd:.2f} "
             f"points: variance ratio {vr.ratio:.2f}, chi2({vr.df}) = {vr.statistic:.1f}, {pval(vr.p_value)}")
     trend = ctx.facts.get(f"trend_{acc}")
+    ctx.facts["spread"] = vr
+    if vr.sd == 0:
+        claim = (f"After epoch {e0}, {acc} printed {num(after.iloc[0])} at all {vr.m} logged epochs: it did not move, "
+                 "so there is no wobble to explain.")
+        return Finding("val_accuracy_spread", "info", claim, {"after_epoch": e0, **vr.to_dict()}, None, "noise")
     if vr.p_value >= 0.05:
         claim = (head + " - no more spread than sampling noise. Every epoch scores the same samples, so this does not "
                  "make the wobble sampling noise; it means the epochs differ by no more than the uncertainty of any "
@@ -212,4 +219,3 @@ def _resolve(ctx: Context, s: pd.Series, n: int) -> Finding:
                    "or k-fold cross-validation.", "noise")
 
 
-__all__ = ["produce", "count_range"]

@@ -32,12 +32,15 @@ def coverage(ctx: Context) -> list[Finding]:
         missing = listing([span(a, b) for a, b in gaps])
         claim = f"The log holds {len(epochs)} epochs: {epoch_ranges(epochs)}{of}."
         if missing:
-            claim += f" {missing[0].upper() + missing[1:]} are not in it, so nothing below can speak for them."
+            verb = "is" if len(gaps) == 1 and gaps[0][0] == gaps[0][1] else "are"
+            claim += f" {missing[0].upper() + missing[1:]} {verb} not in it, so nothing below can speak for them."
         if run.meta.interrupted_epoch:
             claim += f" The log ends inside epoch {run.meta.interrupted_epoch}, which is not counted."
         out.append(Finding("log_coverage", "info", claim,
                            {"epochs": epochs, "missing": [list(g) for g in gaps], "epochs_declared": declared,
                             "interrupted_epoch": run.meta.interrupted_epoch}, None, "data"))
+    if len(epochs) == 1:
+        ctx.offer_verdict(60, f"Only one epoch ({epochs[0]}) is in this log: how training develops cannot be told from it.")
     if not run.has("val_loss") and not ctx.has(ctx.val_accuracy):
         out.append(Finding(
             "no_validation", "undetermined",
@@ -83,7 +86,9 @@ def _non_finite(ctx: Context) -> list[Finding]:
                 {"metric": col, "epochs": bad, "first_epoch": first},
                 "Lower the learning rate, clip gradients (optimizer clipnorm=1.0), check the inputs and labels for "
                 "NaN/inf, and add keras.callbacks.TerminateOnNaN().", "sanity"))
-            ctx.offer_verdict(0, f"Training diverged: {col} is {shown} from epoch {first} on.")
+            if "diverged" not in ctx.facts:
+                ctx.facts["diverged"] = first
+                ctx.offer_verdict(0, f"Training diverged: {col} is {shown} from epoch {first} on.")
     return out
 
 
@@ -99,26 +104,47 @@ def _impossible(ctx: Context, prefix: str) -> list[Finding]:
     lo, _ = loss_limits(np.clip(a.to_numpy() + ha, 0, 1))
     low = ok & (L.to_numpy() + hL < lo)
     out = []
-    which = "validation" if prefix else "training"
     if low.any():
         eps = [int(e) for e in ctx.epochs[low]]
         e0 = eps[0]
         i0 = int(np.flatnonzero(low)[0])
-        ctx.facts[f"{prefix}loss_not_crossentropy"] = eps
-        out.append(Finding(
-            f"{prefix}loss_below_crossentropy", "warning",
-            f"At epoch {e0} {loss_col} is {num(L.iloc[i0])} with {acc_col} {num(a.iloc[i0])}, but a cross-entropy at that "
-            f"accuracy is at least (1 - accuracy) x ln 2 = {num(lo[i0])}: every mistake gives its true class at most 1/2 "
-            f"(true at {len(eps)} of {int(ok.sum())} epochs). So {loss_col} is not the cross-entropy of the predictions "
-            "that accuracy counts: a regression loss (MSE, MAE) with an accuracy metric that means nothing for "
-            "it, or a loss and accuracy computed on different outputs.",
-            {"loss": loss_col, "accuracy": acc_col, "epochs": eps, "minimum_crossentropy": float(lo[i0])},
-            "If this is regression, drop the accuracy metric and track MAE; if it is classification, check that "
-            "the loss matches the output layer (sigmoid + binary_crossentropy, softmax + categorical_crossentropy).",
-            "sanity"))
-        if prefix:
-            ctx.offer_verdict(5, f"{loss_col} and {acc_col} cannot both describe one classifier "
-                                 f"(e.g. {num(L.iloc[i0])} at {num(a.iloc[i0])} at epoch {e0}).")
+        value = float(L.iloc[i0])
+        partial = len(eps) < int(ok.sum())
+        limit = (f"at epoch {e0} {loss_col} is {num(value)} with {acc_col} {num(a.iloc[i0])}, but a cross-entropy at "
+                 f"that accuracy is at least (1 - accuracy) x ln 2 = {num(lo[i0])}, because every mistake gives its true "
+                 "class at most 1/2")
+        evidence = {"loss": loss_col, "accuracy": acc_col, "epochs": eps, "minimum_crossentropy": float(lo[i0])}
+        if partial:
+            ctx.facts[f"{prefix}glitch_epochs"] = ctx.facts.get(f"{prefix}glitch_epochs", []) + eps
+            eps_word = f"epoch{'s' if len(eps) > 1 else ''} {epoch_ranges(eps)}"
+            claim = limit[0].upper() + limit[1:] + (
+                f". The other {int(ok.sum()) - len(eps)} epochs are consistent, so the numbers of {eps_word} are broken, "
+                "not the loss: that evaluation went wrong (NaN or inf in some validation inputs, a generator that "
+                "yielded empty or wrong batches).")
+            if abs(value - 1.1920929e-07) < 1e-11:
+                claim += " 1.1921e-07 is float32's machine epsilon (2^-23), the value a clipped or degenerate computation leaves."
+            claim += f" The analyses below leave {eps_word} out of best epochs and trends."
+            suggestion = ("Re-run model.evaluate on the validation data and check it for NaN/inf "
+                          "(np.isfinite(x_val).all()); if a generator feeds validation, check its steps and length.")
+            out.append(Finding(f"{prefix}loss_glitch", "warning", claim, evidence, suggestion, "sanity"))
+            if prefix:
+                ctx.offer_verdict(4, f"The validation numbers of {eps_word} are impossible ({loss_col} {num(value)} at "
+                                     f"{acc_col} {num(a.iloc[i0])}): that evaluation was broken.")
+        else:
+            ctx.facts[f"{prefix}loss_not_crossentropy"] = eps
+            claim = limit[0].upper() + limit[1:] + (
+                f" (true at every one of the {len(eps)} epochs). So {loss_col} is not the cross-entropy of the "
+                "predictions that accuracy counts: a regression loss (MSE, MAE) with an accuracy metric that means "
+                "nothing for it, or a loss and accuracy computed on different outputs.")
+            out.append(Finding(
+                f"{prefix}loss_below_crossentropy", "warning", claim, evidence,
+                "If this is regression, drop the accuracy metric and track MAE; if it is classification, check that "
+                "the loss matches the output layer (sigmoid + binary_crossentropy, softmax + categorical_crossentropy).",
+                "sanity"))
+            if prefix:
+                ctx.offer_verdict(5, f"{loss_col} and {acc_col} cannot both describe one classifier "
+                                     f"(e.g. {num(value)} at {num(a.iloc[i0])} at epoch {e0}): {acc_col} does not "
+                                     "measure what the loss optimises.")
     # Too high: clipped cross-entropy at accuracy a is at most (1-a)*16.118 + a*ln k, so a loss L
     # needs k >= exp((L - (1-a)*16.118)/a) classes.
     a_lo = np.clip(a.to_numpy() - ha, 0, 1)
@@ -158,6 +184,8 @@ def _frozen(ctx: Context) -> list[Finding]:
     col = ctx.val_accuracy if ctx.has(ctx.val_accuracy) else ctx.accuracy
     if not ctx.has(col):
         return out
+    if ctx.facts.get("val_loss_not_crossentropy") or ctx.facts.get("loss_not_crossentropy"):
+        return out  # the accuracy does not describe this model's loss; its being constant says nothing more
     s = run.series(col)
     stretches = frozen_stretches(ctx.epochs, s.to_numpy(), min_length=4)
     if not stretches:

@@ -51,14 +51,20 @@ def produce(ctx: Context) -> list[Finding]:
     n = len(rises)
     head = f"Training loss rose at {n} of {pairs} pairs of consecutive logged epochs: " if n > 1 else "Training loss rose "
     claim = head + "; ".join(parts) + "."
+    recovered = bool(shown["recovered_at"].notna().all())
     if unstable:
         claim += (f" Rises this large against the loss scale mean the optimisation is unstable. {_WHY}, but that "
                   "does not explain rises of this size.")
         suggestion = "Lower the learning rate (or use ReduceLROnPlateau), or clip gradients (clipnorm=1.0)."
         severity = "warning"
+    elif recovered:
+        claim += (f" {_WHY}, so rises this small against the loss scale, undone within a few epochs, are mini-batch "
+                  "noise, not a change of course.")
+        suggestion = None
+        severity = "info"
     else:
-        claim += (f" {_WHY}, so once the loss is this small, rises of this size are mini-batch noise, not a change "
-                  "of course.")
+        claim += (f" {_WHY}, which makes small rises ordinary, but the log ends before the loss came back down, so "
+                  "whether this one was noise or a turn cannot be told.")
         suggestion = None
         severity = "info"
     evidence = {"rises": {int(e): {k: (None if isinstance(v, float) and math.isnan(v) else float(v)) for k, v in r.items()}

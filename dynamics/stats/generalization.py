@@ -10,8 +10,8 @@ that, not better generalization (keras#2330).
 
 *Overfitting onset* is the first logged epoch after the epoch of lowest
 ``val_loss``, provided that at the end of the log ``val_loss`` is above its
-minimum by more than print rounding while the training loss is below its
-value at the best epoch. The magnitude of that rise is a measurement on the
+minimum by more than print rounding while the training loss is not above
+its value at the best epoch. The magnitude of that rise is a measurement on the
 validation set itself (successive epochs score the same samples, so it has
 no sampling error on this set); the Mann-Kendall tests of the epochs after
 the best one say whether the rise is a trend or a wobble.
@@ -100,9 +100,11 @@ class Onset:
     ``status`` is one of
 
     * ``"overfitting"``: val_loss ends above its minimum (beyond rounding)
-      while the training loss ends below its value at the best epoch;
+      while the training loss does not end above its value at the best
+      epoch;
     * ``"both rising"``: val_loss and training loss both end above their
-      values at the best epoch (an optimisation problem, not overfitting);
+      values at the best epoch, beyond rounding (an optimisation problem,
+      not overfitting);
     * ``"still improving"``: the lowest val_loss is at the last logged epoch
       (or within rounding of it);
     * ``"no data"``: fewer than two epochs with both losses.
@@ -184,8 +186,8 @@ def overfitting_onset(
                      rise_pct=float(100 * (v[last] / v[i] - 1)) if v[i] > 0 else None)
     onset = int(e[i + 1])
     known = onset == e[i] + 1
-    train_fell = t[last] + ht[last] < t[i] - ht[i]
-    status = "overfitting" if train_fell else "both rising"
+    train_rose = t[last] - ht[last] > t[i] + ht[i]
+    status = "both rising" if train_rose else "overfitting"
     return Onset(status, **base, onset_epoch=onset, onset_known=bool(known), rise=float(v[last] - v[i]),
                  rise_pct=float(100 * (v[last] / v[i] - 1)) if v[i] > 0 else None)
 
