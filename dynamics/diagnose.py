@@ -116,8 +116,9 @@ class Diagnosis:
     def to_dict(self, *, tables: bool = True) -> dict[str, Any]:
         """JSON-ready: source, context, verdict, findings and (optionally) tables.
 
-        Tables become ``{"columns": [...], "index_name": ..., "rows": [...]}``
-        with one record per row (NaN as ``"nan"``).
+        Tables become ``{"index": [...], "columns": [...], "rows": [...]}``:
+        one record per row, the index levels as its first fields (``epoch``,
+        or ``monitor`` and ``patience``), absent values as null.
         """
         out: dict[str, Any] = {
             "source": self.run.meta.source,
@@ -133,13 +134,14 @@ class Diagnosis:
 
 
 def _table_dict(table: pd.DataFrame) -> dict[str, Any]:
-    frame = table.astype(object).where(table.notna(), None)
-    rows = []
-    for idx, row in frame.iterrows():
-        item = {str(table.index.name or "index"): idx}
-        item.update({str(k): v for k, v in row.items()})
-        rows.append(item)
-    return {"index_name": table.index.name, "columns": [str(c) for c in table.columns], "rows": rows}
+    if isinstance(table.index, pd.RangeIndex) and table.index.name is None:
+        flat, names = table, []
+    else:
+        names = [n if n is not None else "index" for n in table.index.names]
+        flat = table.reset_index(names=names)
+    frame = flat.astype(object).where(flat.notna(), None)
+    rows = [{str(k): v for k, v in row.items()} for _, row in frame.iterrows()]
+    return {"index": names, "columns": [str(c) for c in flat.columns], "rows": rows}
 
 
 def diagnose(

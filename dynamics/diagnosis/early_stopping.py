@@ -88,7 +88,7 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
         for reason, ps in by_reason.items():
             if reason.startswith("the log ends"):
                 parts.append(f"Patience {_ranges(ps)} would not have stopped by epoch {last}, where the log ends; "
-                             "whether and where it stops later is not in the log.")
+                             "where it would stop later cannot be told from this log.")
             else:
                 parts.append(f"Patience {_ranges(ps)} cannot be judged from this log, because {reason}.")
     if other is not None and len(other):

@@ -202,6 +202,10 @@ def _paired(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
         parts.append(text)
     if not parts:
         return []
+    if first == last:
+        parts.append("Whether any of these changes is more than chance cannot be told from this log, because "
+                     "successive epochs score the same samples: that is McNemar's test on the samples whose prediction "
+                     "flipped, and the log shows only net changes.")
     return [Finding("paired_comparison_needs_samples", "undetermined", " ".join(parts), evidence,
                     "Record per-sample validation predictions (dynamics train, or the PredictionRecorder callback) "
                     "to count the flips and run McNemar's test.", "noise")]
