@@ -35,10 +35,6 @@ def produce(ctx: Context) -> list[Finding]:
     return out
 
 
-def _describe(row: Any) -> str:
-    return f"stops at epoch {row.stop_epoch} and keeps epoch {row.kept_epoch}"
-
-
 def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame | None) -> Finding:
     run = ctx.run
     total = run.meta.epochs_declared
@@ -65,8 +61,7 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
         for q, r in others.iterrows():
             groups.setdefault((int(r.stop_epoch), int(r.kept_epoch)), []).append(int(q))
         for (stop, kp), ps in sorted(groups.items()):
-            word = "Patience" if len(ps) > 1 else "Patience"
-            parts.append(f"{word} {_ranges(ps)} {'stop' if len(ps) > 1 else 'stops'} after epoch {stop}, keeping epoch {kp}.")
+            parts.append(f"Patience {_ranges(ps)} {'stop' if len(ps) > 1 else 'stops'} after epoch {stop}, keeping epoch {kp}.")
         no_restore = run.epochs.at[int(row.stop_epoch), monitor]
         if int(row.stop_epoch) != kept:
             parts.append(f"Without restore_best_weights=True (Keras's default is False) the model would keep the weights "

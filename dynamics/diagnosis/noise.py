@@ -126,10 +126,10 @@ def _intervals(ctx: Context, s: pd.Series, lo: np.ndarray, hi: np.ndarray, n: in
     for e in picks:
         i = pos[e]
         half = (hi[i] - lo[i]) / 2
-        parts.append(f"{num(s.loc[e])} at epoch {e} (95% interval {num(lo[i])}-{num(hi[i])}, +-{100 * half:.1f} points)")
+        parts.append(f"{num(s.loc[e])} at epoch {e} (95% Wilson interval {num(lo[i])}-{num(hi[i])}, ±{100 * half:.1f} points)")
         evidence[e] = {"value": float(s.loc[e]), "low": float(lo[i]), "high": float(hi[i]), "half_width": float(half)}
     source = {"log": "from the log", "option": "given", "inferred": "inferred"}.get(ctx.n_val_source or "", "")
-    claim = (f"With n_val = {n} ({source}), {acc} is {listing(parts)} (Wilson). One sample is {100 / n:.2f} points. "
+    claim = (f"With n_val = {n} ({source}), {acc} is {listing(parts)}. One sample is {100 / n:.2f} points. "
              "The interval is how well one epoch's number estimates accuracy on new data of the same kind.")
     return Finding("val_accuracy_intervals", "info", claim, {"n_val": n, "epochs": evidence}, None, "noise")
 

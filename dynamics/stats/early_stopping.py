@@ -31,7 +31,7 @@ UP_s stopping criteria with strips of k = 5 epochs, with the same care.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
