@@ -193,12 +193,19 @@ def _paired(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
             "intervals as if the epochs used different samples is not the right test either.")
         evidence.update({"from_epoch": first, "to_epoch": last, "min_changed": d, "mcnemar_min_p": mcnemar_min_p(d)})
     if steps:
-        shown = ", ".join(f"{a}->{b}: {c}" for a, b, c in steps)
         small = [(a, b, c) for a, b, c in steps if mcnemar_min_p(c) >= 0.05]
-        text = f"Between consecutive logged epochs at least this many predictions changed: {shown}."
-        if small:
-            text += (f" A net change of 5 or fewer ({listing([f'{a}->{b}' for a, b, _ in small])}) could not be "
-                     "significant under any paired test (smallest possible McNemar p >= 0.0625).")
+        if len(steps) <= 6:
+            shown = ", ".join(f"{a}->{b}: {c}" for a, b, c in steps)
+            text = f"Between consecutive logged epochs at least this many predictions changed: {shown}."
+            if small:
+                text += (f" A net change of 5 or fewer ({listing([f'{a}->{b}' for a, b, _ in small])}) could not be "
+                         "significant under any paired test (smallest possible McNemar p >= 0.0625).")
+        else:
+            top = sorted(steps, key=lambda r: -r[2])[:3]
+            text = (f"Between consecutive logged epochs the largest net changes are "
+                    f"{listing([f'{c} samples ({a}->{b})' for a, b, c in top])}; {len(small)} of the {len(steps)} "
+                    "consecutive pairs changed by 5 or fewer, which no paired test could call significant "
+                    "(smallest possible McNemar p >= 0.0625).")
         parts.append(text)
     if not parts:
         return []
