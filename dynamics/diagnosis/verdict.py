@@ -82,7 +82,7 @@ def produce(ctx: Context) -> list[Finding]:
         wl = table.loc[focus, "wrong_low"]
         if wl > 0.9 and focus > ref:
             model = "; binary model assumed" if ctx.classes_assumed else ""
-            ctx.offer_verdict(20, f"The mistakes have become confidently wrong: at epoch {focus} misclassified validation "
+            ctx.offer_verdict(20, f"By epoch {focus} the mistakes are confidently wrong: misclassified validation "
                                   f"samples average at least {wl:.2f} nats (true-class probability at most "
                                   f"{table.loc[focus, 'gm_wrong_high']:.2f}{model}), where epoch {ref} only required "
                                   f"{table.loc[ref, 'wrong_low']:.2f}.")
