@@ -22,6 +22,7 @@ def _ranges(values: list[int]) -> str:
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """EarlyStopping what-ifs for patience 0-10 (val_loss and the validation accuracy) and Prechelt's criteria."""
     out: list[Finding] = []
     monitors = [m for m in ("val_loss", ctx.val_accuracy) if ctx.has(m) and metric_direction(m)]
     if not monitors:

@@ -26,6 +26,7 @@ _HOW_N = ("Pass --n-val N. Keras 1/2 print it as 'validate on N samples'; with v
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """n_val (given, read, inferred or unknown), Wilson intervals, spread against binomial noise, paired caveat, n needed."""
     acc = ctx.val_accuracy
     if not ctx.has(acc):
         return []

@@ -27,6 +27,7 @@ def _without_glitches(ctx: Context) -> Run:
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """Best epochs, overfitting onset (with its trend test), generalization gap, trends after the best epoch."""
     out: list[Finding] = []
     run = _without_glitches(ctx)
     gaps = gap_table(run)

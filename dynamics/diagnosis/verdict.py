@@ -13,6 +13,7 @@ from dynamics.findings import Finding
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """Offer the verdict sentences; returns no findings."""
     run = ctx.run
     onset = ctx.facts.get("onset")
     kind = ctx.facts.get("onset_kind")
