@@ -284,3 +284,29 @@ def test_only_progress_lines_is_a_one_line_error():
     with pytest.raises(NoEpochsError) as info:
         parse_text("Epoch 1/12\n\n  128/60000 [......] - ETA: 264s - loss: 2.3258\n")
     assert str(info.value) == "no complete training epoch in <text>: the log ends inside epoch 1 (1 progress update, the last at 128/60000)"
+
+
+def test_header_glued_to_a_complete_row_counts_only_as_the_next_epoch():
+    run = _one(
+        "Epoch 1/3\n - 1s - loss: 0.5000 - val_loss: 0.6000Epoch 2/3\n - 1s - loss: 0.4000 - val_loss: 0.5000Epoch 7/9\n"
+        " - 1s - loss: 0.3000 - val_loss: 0.4000\n"
+    )
+    assert list(run.epochs.index) == [1, 2, 3]  # "Epoch 7/9" glued: not believed; the row has val_* -> epoch 3
+    assert run.meta.inferred_epochs == [3]
+
+
+def test_keras3_bar_lost_to_an_ascii_console():
+    run = _one(f"Epoch 1/2\n157/157 {'?' * 20} 8s 51ms/step - loss: 0.1000\nEpoch 2/2\n157/157 {'?' * 20} 8s 51ms/step - loss: 0.0500\n")
+    assert run.epochs["loss"].tolist() == [0.1, 0.05]
+
+
+def test_messages_of_separate_epochs_1_fits_stay_with_their_run():
+    first, second = parse_text(
+        f"4/4 {K3} 0s 3ms/step - loss: 0.9000\nEpoch 1: loss improved from None to 0.90000, saving model to a.keras\n"
+        f"4/4 {K3} 1s 4ms/step - loss: 0.9000\n"
+        "Epoch 1: loss improved from None to 0.80000, saving model to b.keras\n"
+        f"4/4 {K3} 1s 4ms/step - loss: 0.8000\n"
+    )
+    assert first.epochs.loc[1, "loss"] == 0.9 and second.epochs.loc[1, "loss"] == 0.8
+    assert [e.value for e in first.events] == [0.9] and [e.value for e in second.events] == [0.8]
+    assert first.timing.loc[1, "seconds"] == 1.0

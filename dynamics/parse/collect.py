@@ -87,10 +87,10 @@ class Collector:
             self.run.slots.append(self.current)
         return self.current
 
-    def progress(self, current: int | None, target: int | None, eta_at_target: bool) -> None:
-        """A progress update (counted, never stored)."""
+    def progress(self, current: int | None, target: int | None, eta_at_target: bool, count: int = 1) -> None:
+        """``count`` progress updates, the last at ``current/target`` (counted, never stored)."""
         slot = self._slot()
-        slot.progress += 1
+        slot.progress += count
         slot.last_counter = (current, target)
         slot.eta_at_target = slot.eta_at_target or eta_at_target
 
@@ -115,8 +115,10 @@ class Collector:
             self.run.ellipses += 1
 
     def _header(self, header: Header) -> None:
-        self.headers += 1
         last = self.run.last_header
+        if header.glued and (last is None or header.epoch != last + 1):
+            return
+        self.headers += 1
         if last is not None and header.epoch <= last:
             slot = self.current
             if header.epoch == last and slot is not None and slot.header == last and slot.empty:

@@ -113,9 +113,9 @@ def _redraw(prev: Row, row: Row, message_between: bool) -> bool:
     """
     if prev.bar != "keras3" or row.bar != "keras3" or prev.target != row.target:
         return False
-    if prev.metrics == row.metrics:
-        return True
     before, after = {n for n, _ in prev.metrics}, {n for n, _ in row.metrics}
+    # With the same keys, only a message explains why the at-target update
+    # stayed on screen instead of being overwritten by the row.
     return before < after or (before == after and message_between)
 
 
@@ -123,16 +123,18 @@ def fold(items: list[Row | Message]) -> list[Row | Message]:
     """A slot's items with Keras 3 redraws folded into their last (complete) drawing."""
     out: list[Row | Message] = []
     last_row: int | None = None
+    last_is_update = True  # the last row kept may still be an at-target update
     message_between = False
     for item in items:
         if isinstance(item, Message):
             out.append(item)
             message_between = message_between or item.kind in _BEFORE_ROW_KINDS
             continue
-        if last_row is not None and _redraw(out[last_row], item, message_between):  # type: ignore[arg-type]
-            del out[last_row]
+        merge = last_row is not None and last_is_update and _redraw(out[last_row], item, message_between)  # type: ignore[arg-type]
+        if merge:
+            del out[last_row]  # type: ignore[arg-type]
         out.append(item)
-        last_row = len(out) - 1
+        last_row, last_is_update = len(out) - 1, not merge
         message_between = False
     return out
 
@@ -191,7 +193,7 @@ def _message_gaps(items: list[Row | Message]) -> list[tuple[int, Message]]:
 
 
 def _align_by_messages(
-    units: list[Unit], items: list[Row | Message], epoch_of: Callable[[Message], int | None]
+    units: list[Unit], items: list[Row | Message], epoch_of: Callable[[Message], int | None], style: str
 ) -> int | None:
     """First epoch of headerless ``units`` implied by the messages among them.
 
@@ -201,7 +203,8 @@ def _align_by_messages(
     """
     best: tuple[int, int] | None = None
     m = len(units)
-    for layout in ("before", "after"):
+    # Only standalone Keras 2.2-2.3 printed the row first (§7.1).
+    for layout in ("before", "after") if style == "keras2" else ("before",):
         votes: Counter[int] = Counter()
         for gap, msg in _message_gaps(items):
             epoch = epoch_of(msg)
@@ -211,7 +214,10 @@ def _align_by_messages(
             index = gap - 1 if after else gap
             if 0 <= index < m:
                 votes[epoch - index] += 1
-        for start, n in votes.items():
+        # Every message must agree: "Epoch 1:" before each of three rows is
+        # three fit(epochs=1) runs, not epochs 1, 2, 3.
+        if len(votes) == 1:
+            start, n = next(iter(votes.items()))
             if start >= 1 and (best is None or n > best[1]):
                 best = (start, n)
     return best[0] if best else None
@@ -252,7 +258,7 @@ def place(run: RawRun) -> list[Placed]:
                 continue
             if unit.epoch <= last_epoch:
                 placed.notes.append(
-                    f"a row numbered {unit.epoch} (inferred) after epoch {last_epoch} was left out: "
+                    f"a row placed at epoch {unit.epoch} after epoch {last_epoch} was left out: "
                     "its number clashes with the headers"
                 )
                 continue
@@ -262,10 +268,10 @@ def place(run: RawRun) -> list[Placed]:
     last = run.slots[-1] if run.slots else None
     if last is not None and last.header is not None and not slot_units[-1]:
         placed.interrupted = last.header
-    placed.events = _events(run, folded, slot_units, epoch_of, placed)
+    separate = {id(unit.row): Placed(run, [unit], zero_based=zero_based) for unit in singles}
+    placed.events = _events(run, folded, slot_units, epoch_of, placed, separate)
     out = [placed] if placed.units or placed.interrupted or not singles else []
-    for unit in singles:
-        single = Placed(run, [unit], zero_based=zero_based)
+    for single in separate.values():
         single.notes.append("no epoch header: a fit(epochs=1) run (tf.keras and Keras 3 print none for epochs=1)")
         out.append(single)
     return out
@@ -296,7 +302,7 @@ def _number_headerless(
         for j, unit in enumerate(units):
             unit.epoch, unit.inferred = k - n_fit + j, True
     else:
-        start = _align_by_messages(units, items, epoch_of)
+        start = _align_by_messages(units, items, epoch_of, style)
         if start is not None:
             for j, unit in enumerate(units):
                 unit.epoch, unit.inferred = start + j, True
@@ -330,18 +336,26 @@ def _events(
     slot_units: list[list[Unit]],
     epoch_of: Callable[[Message], int | None],
     placed: Placed,
+    separate: dict[int, Placed],
 ) -> list[Event]:
+    """The run's events; those around a separate ``fit(epochs=1)`` row go to that run."""
     events: list[Event] = []
     for slot, items, units in zip(run.slots, folded, slot_units):
-        gaps = _message_gaps(items)
-        for gap, msg in gaps:
+        rows = [item for item in items if isinstance(item, Row)]
+        for gap, msg in _message_gaps(items):
             if msg.kind == "terminated_on_nan":
                 epoch = slot.header
                 if epoch is None and units:
                     epoch = units[min(gap, len(units) - 1)].epoch
             else:
                 epoch = epoch_of(msg)
-            events.append(Event(epoch, msg.kind, msg.text, msg.monitor, msg.value))
+            event = Event(epoch, msg.kind, msg.text, msg.monitor, msg.value)
+            # Messages print before their row (tf.keras, Keras 3), or after the last one.
+            owner = rows[min(gap, len(rows) - 1)] if rows else None
+            if owner is not None and id(owner) in separate:
+                separate[id(owner)].events.append(Event(1, msg.kind, msg.text, msg.monitor, msg.value))
+            else:
+                events.append(event)
     if placed.interrupted is not None:
         slot = run.slots[-1]
         counter = ""

@@ -157,6 +157,18 @@ def iter_screen_lines(stream: BinaryIO, source: str = "<stream>") -> Iterator[st
         # The chunk is never joined to ``carry`` as a whole: a 200 MB capture
         # is a few long lines, and only their last redraw is wanted.
         pos = 0
+        last_nl = chunk.rfind(b"\n")
+        if last_nl >= 0 and (carry or earlier is not None):
+            nl = chunk.find(b"\n")
+            yield _decode(_visible(chunk, 0, nl, earlier, carry))
+            carry, earlier = b"", None
+            pos = nl + 1
+        if last_nl >= pos:
+            region = chunk[pos:last_nl]
+            if b"\r" not in region and b"\b" not in region and b"^" not in region:
+                # Plain lines (a non-TTY capture, a paste): split them in one go.
+                yield from _decode(region).split("\n")
+                pos = last_nl + 1
         while (nl := chunk.find(b"\n", pos)) >= 0:
             yield _decode(_visible(chunk, pos, nl, earlier, carry))
             carry, earlier = b"", None
