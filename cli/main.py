@@ -80,9 +80,10 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from cli import parse_cmd
+    from cli import analyze_cmd, parse_cmd
 
     app.command("parse")(guarded(parse_cmd.parse))
+    app.command("analyze")(guarded(analyze_cmd.analyze))
 
 
 _register()
