@@ -69,9 +69,10 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from cli import parse_cmd
+    from cli import parse_cmd, train_cmd
 
     app.command("parse")(guarded(parse_cmd.parse))
+    app.command("train")(guarded(train_cmd.train))
 
 
 _register()
