@@ -80,10 +80,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from cli import analyze_cmd, parse_cmd
+    from cli import analyze_cmd, parse_cmd, train_cmd
 
     app.command("parse")(guarded(parse_cmd.parse))
     app.command("analyze")(guarded(analyze_cmd.analyze))
+    app.command("train")(guarded(train_cmd.train))
 
 
 _register()

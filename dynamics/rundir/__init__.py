@@ -1,0 +1,61 @@
+"""The run directory: what :class:`~dynamics.callback.PredictionRecorder` writes.
+
+A run directory survives a crash. Every finished epoch is on disk before the
+next one starts: each file is written under a temporary name, flushed to disk
+(``fsync``) and renamed over the old one (``os.replace``), so a reader -- even
+while training goes on, even after ``kill -9`` -- sees either the previous
+complete version of a file or the new one, never half of it. The epoch table
+is written last, so an epoch listed there has its predictions on disk.
+
+Layout (``format_version`` 1)::
+
+    meta.json          model summary, versions, seed, dataset, sizes, options,
+                       status ("running" / "finished"), events, notes
+    epochs.csv         the epoch table: 1-based ``epoch``, then Keras's epoch
+                       logs (loss, accuracy, val_loss, val_accuracy, ...)
+    timing.csv         ``epoch``, ``seconds`` (wall time of the epoch, the
+                       recorder's pass included), ``record_seconds`` (that pass)
+    progress.log       Keras's progress output as the terminal finally showed it
+    val/labels.npy     class label of each validation sample
+    val/ids.npy        index of each validation sample in its dataset (optional)
+    val/inputs.npy     the samples' token ids (optional, to show them as text)
+    val/epoch_0001.npy predicted probabilities after epoch 1: (n,) = P(class 1)
+                       for a sigmoid model, (n, k) for k classes; float16 by
+                       default, float32 on request
+    train/...          the same for the recorded training subset (optional)
+    vocabulary.json    words by token id (optional)
+
+:func:`read_run_dir` loads it into a :class:`~dynamics.run.Run` without Keras,
+never unpickles (``allow_pickle=False``) and memory-maps the prediction files
+(``mmap_mode="r"``), so analysis can stream over epochs of a large run.
+
+This module imports numpy, pandas and the standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+FORMAT = "dynamics-run"
+FORMAT_VERSION = 1
+META = "meta.json"
+EPOCHS = "epochs.csv"
+TIMING = "timing.csv"
+PROGRESS = "progress.log"
+VOCABULARY = "vocabulary.json"
+EPOCH_FILE = re.compile(r"^epoch_(\d{4,})\.npy$")
+#: Files and folders a run directory may hold; ``overwrite`` removes only these.
+OWNED = (META, EPOCHS, TIMING, PROGRESS, VOCABULARY, "val", "train")
+
+
+def is_run_dir(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a directory holding a recorded run's ``meta.json``."""
+    return Path(path, META).is_file()
+
+
+from dynamics.rundir.reader import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
+from dynamics.rundir.writer import RunDirWriter  # noqa: E402
+
+__all__ = ["RunDirWriter", "is_run_dir", "read_run_dir", "read_vocabulary", "sample_texts"]

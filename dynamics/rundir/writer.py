@@ -1,0 +1,240 @@
+"""Write a run directory epoch by epoch, each file atomically (see :mod:`dynamics.rundir`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dynamics.errors import ArgumentError
+from dynamics.run import Event
+from dynamics.rundir import EPOCHS, FORMAT, FORMAT_VERSION, META, OWNED, TIMING, VOCABULARY, is_run_dir
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # some filesystems refuse to open a directory: best effort
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(fileobj)`` to a temp name, fsync, rename over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    _atomic_write(path, lambda f: np.save(f, np.ascontiguousarray(array), allow_pickle=False))
+
+
+def _save_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _number(value: Any) -> float | None:
+    """A log value as a float, or None if it is not a number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out
+
+
+def _table_csv(rows: Sequence[Mapping[str, float]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["epoch", *columns])
+    for row in rows:
+        # repr of a float is its shortest exact form: the CSV round-trips bit for bit
+        writer.writerow([int(row["epoch"])] + [repr(float(row[c])) if c in row else "" for c in columns])
+    return buf.getvalue()
+
+
+class RunDirWriter:
+    """Write a run directory epoch by epoch (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The run directory; created if missing.
+    dtype : {"float16", "float32"}
+        Storage type of the predicted probabilities.
+    overwrite : bool
+        Replace a run already recorded in ``path`` (only the files a run
+        directory holds are removed). Without it, an existing run is an error.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, dtype: str = "float16", overwrite: bool = False) -> None:
+        if dtype not in ("float16", "float32"):
+            raise ArgumentError(f'dtype must be "float16" or "float32". Received: dtype={dtype!r}')
+        self.path = Path(path)
+        self.dtype = np.dtype(dtype)
+        self.overwrite = overwrite
+        self.meta: dict[str, Any] = {}
+        self._rows: list[dict[str, float]] = []
+        self._timing: list[dict[str, float]] = []
+        self._columns: list[str] = []
+
+    # The sequence of calls: start -> write_epoch (each epoch) -> finish.
+    def start(
+        self,
+        meta: Mapping[str, Any],
+        *,
+        val_labels: np.ndarray,
+        val_ids: np.ndarray | None = None,
+        val_inputs: np.ndarray | None = None,
+        train_labels: np.ndarray | None = None,
+        train_ids: np.ndarray | None = None,
+        vocabulary: Sequence[str] | None = None,
+    ) -> None:
+        """Create the directory and write what is known before the first epoch."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ArgumentError(f"the run directory is a file. Received: directory={str(self.path)!r}")
+        if is_run_dir(self.path):
+            if not self.overwrite:
+                raise ArgumentError(
+                    f"{self.path} already holds a recorded run; pass overwrite=True or choose "
+                    f"another directory. Received: directory={str(self.path)!r}"
+                )
+            self._clear()
+        try:
+            (self.path / "val").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArgumentError(f"cannot create the run directory {self.path}: {exc.strerror}") from None
+        self._rows, self._timing, self._columns = [], [], []
+        self.meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "status": "running",
+            "prediction_dtype": self.dtype.name,
+            "events": [],
+            "notes": [],
+            **dict(meta),
+        }
+        _save_npy(self.path / "val" / "labels.npy", np.asarray(val_labels))
+        if val_ids is not None:
+            _save_npy(self.path / "val" / "ids.npy", np.asarray(val_ids, dtype=np.int64))
+        if val_inputs is not None:
+            _save_npy(self.path / "val" / "inputs.npy", np.asarray(val_inputs))
+        if train_labels is not None:
+            (self.path / "train").mkdir(exist_ok=True)
+            _save_npy(self.path / "train" / "labels.npy", np.asarray(train_labels))
+            if train_ids is not None:
+                _save_npy(self.path / "train" / "ids.npy", np.asarray(train_ids, dtype=np.int64))
+        if vocabulary is not None:
+            _save_text(self.path / VOCABULARY, json.dumps(list(vocabulary)))
+        self._write_meta()
+
+    def _clear(self) -> None:
+        for name in OWNED:
+            target = self.path / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+    def _write_meta(self) -> None:
+        _save_text(self.path / META, json.dumps(_json_safe(self.meta), indent=1, allow_nan=False))
+
+    def write_epoch(
+        self,
+        epoch: int,
+        logs: Mapping[str, Any],
+        *,
+        val_proba: np.ndarray,
+        train_proba: np.ndarray | None = None,
+        seconds: float | None = None,
+        record_seconds: float | None = None,
+    ) -> None:
+        """Put one finished epoch on disk (predictions first, the table last)."""
+        name = f"epoch_{int(epoch):04d}.npy"
+        _save_npy(self.path / "val" / name, np.asarray(val_proba).astype(self.dtype))
+        if train_proba is not None:
+            _save_npy(self.path / "train" / name, np.asarray(train_proba).astype(self.dtype))
+        row: dict[str, float] = {"epoch": int(epoch)}
+        for key, value in logs.items():
+            number = _number(value)
+            if number is None:
+                continue
+            if key not in self._columns:
+                self._columns.append(key)
+            row[key] = number
+        self._rows = [r for r in self._rows if r["epoch"] != epoch] + [row]
+        timing = {"epoch": int(epoch)}
+        for key, value in (("seconds", seconds), ("record_seconds", record_seconds)):
+            if value is not None:
+                timing[key] = float(value)
+        self._timing = [t for t in self._timing if t["epoch"] != epoch] + [timing]
+        _save_text(self.path / TIMING, _table_csv(self._timing, ["seconds", "record_seconds"]))
+        _save_text(self.path / EPOCHS, _table_csv(self._rows, self._columns))
+        self.meta["last_epoch"] = int(epoch)
+        self._write_meta()
+
+    def update_row(self, epoch: int, logs: Mapping[str, Any]) -> None:
+        """Rewrite a written epoch's row (keys that later callbacks added)."""
+        for row in self._rows:
+            if row["epoch"] == epoch:
+                for key, value in logs.items():
+                    number = _number(value)
+                    if number is not None:
+                        if key not in self._columns:
+                            self._columns.append(key)
+                        row[key] = number
+        _save_text(self.path / EPOCHS, _table_csv(self._rows, self._columns))
+
+    def add_event(self, event: Event) -> None:
+        self.meta["events"].append(
+            {"epoch": event.epoch, "kind": event.kind, "message": event.message,
+             "monitor": event.monitor, "value": event.value}
+        )
+
+    def add_note(self, note: str) -> None:
+        self.meta["notes"].append(note)
+
+    def finish(self, status: str = "finished", **fields: Any) -> None:
+        """Mark the run finished (or ``"stopped"``) and write the final meta."""
+        self.meta.update(fields)
+        self.meta["status"] = status
+        self._write_meta()
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
