@@ -1,8 +1,20 @@
-"""``dynamics analyze SOURCE``: diagnose every run a log holds.
+"""``dynamics analyze SOURCE...``: diagnose every run, sample by sample where recorded, and compare seeds.
 
-Terminal output (rich) by default: the verdict, findings grouped by topic
-with their numbers and suggestions, and a compact epoch table. ``--json``
-prints the same findings as data: ``{"runs": [Diagnosis.to_dict(), ...]}``.
+Each SOURCE is a log file (any Keras era, CSVLogger, History JSON), ``-``
+for stdin, a recorded run directory, or a folder of run directories (as
+``dynamics train --seeds N`` writes them). Every run gets the log-level
+diagnosis; a recorded run also gets the per-sample findings
+(:mod:`dynamics.diagnosis.samples`), in the same report. When the runs come
+from two or more sources, or from a folder of run directories, an "Across
+runs" section follows: the runs grouped by configuration, and for each group
+the run-to-run spread of val_accuracy beside the within-run fluctuation and
+the binomial noise (:mod:`dynamics.seed_groups`). One source behaves as it
+always did.
+
+Terminal output (rich) by default; ``--json`` prints
+``{"runs": [Diagnosis.to_dict(), ...]}``, plus ``"seeds": [...]`` when runs
+were compared. The tables with one row per validation sample are left out of
+``--json`` unless ``--per-sample`` is given.
 """
 
 from __future__ import annotations
@@ -13,8 +25,11 @@ import typer
 
 
 def analyze(
-    source: Annotated[str, typer.Argument(help="Log file, CSVLogger file, History JSON, run directory, or - for stdin.")],
-    run: Annotated[int | None, typer.Option("--run", metavar="N", help="Only run N (1-based) of a multi-run log.")] = None,
+    sources: Annotated[list[str], typer.Argument(
+        help="Log file, CSVLogger file, History JSON, run directory, folder of run directories, or - for stdin. "
+             "Several: each is diagnosed, then runs of one configuration are compared across seeds.",
+        metavar="SOURCE...")],
+    run: Annotated[int | None, typer.Option("--run", metavar="N", help="Only run N (1-based) of each multi-run log.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     n_val: Annotated[
         int | None, typer.Option("--n-val", metavar="N", help="Validation samples, when the log does not say.")
@@ -23,38 +38,62 @@ def analyze(
         int | None, typer.Option("--classes", metavar="K", help="Number of classes (2 = one sigmoid output).")
     ] = None,
     tables: Annotated[bool, typer.Option("--tables/--no-tables", help="Include the per-epoch tables in --json.")] = True,
+    per_sample: Annotated[bool, typer.Option(
+        "--per-sample", help="Include the tables with one row per validation sample in --json (large).")] = False,
 ) -> None:
-    """Diagnose a training log: overfitting, noise, early stopping, confidence bounds."""
+    """Diagnose training runs: overfitting, noise, early stopping, confidence; sample by sample when recorded."""
     from dynamics.diagnose import diagnose
+    from dynamics.diagnosis import samples
     from dynamics.errors import ArgumentError
     from dynamics.io import load_runs
+    from dynamics.seed_groups import expand_sources
 
     if n_val is not None and n_val <= 0:
         raise ArgumentError(f"--n-val must be a positive number of samples. Received: --n-val {n_val}")
     if classes is not None and classes < 2:
         raise ArgumentError(f"--classes must be at least 2. Received: --classes {classes}")
-    runs = load_runs(source)
-    total = len(runs)
-    if run is not None:
-        if not 1 <= run <= total:
-            raise ArgumentError(
-                f"--run must be between 1 and {total} for this source ({total} run{'s' if total != 1 else ''}). "
-                f"Received: --run {run}"
-            )
-        runs = [runs[run - 1]]
-    diagnoses = [diagnose(r, n_val=n_val, classes=classes) for r in runs]
+    if sources.count("-") > 1:
+        raise ArgumentError("standard input (-) can be read only once. Received: - given "
+                            f"{sources.count('-')} times")
+    expanded = expand_sources(sources)
+    selected = []  # (run, its number within its source, runs in its source)
+    for source in expanded:
+        runs = load_runs(source)
+        total = len(runs)
+        if run is not None:
+            if not 1 <= run <= total:
+                where = f" for {source}" if len(expanded) > 1 else " for this source"
+                raise ArgumentError(
+                    f"--run must be between 1 and {total}{where} ({total} run{'s' if total != 1 else ''}). "
+                    f"Received: --run {run}"
+                )
+            runs = [runs[run - 1]]
+        selected.extend((r, total) for r in runs)
+    diagnoses = [diagnose(r, n_val=n_val, classes=classes, extra_producers=[samples.producer()]) for r, _ in selected]
+    groups = None
+    if len(expanded) > 1 or len(expanded) > len(sources):
+        from dynamics.seed_groups import seed_groups
+
+        groups = seed_groups([r for r, _ in selected])
     if as_json:
         import json
 
-        print(json.dumps({"runs": [d.to_dict(tables=tables) for d in diagnoses]}, indent=1, allow_nan=False))
+        skip = () if per_sample else samples.PER_SAMPLE_TABLES
+        out = {"runs": [d.to_dict(tables=tables, skip_tables=skip) for d in diagnoses]}
+        if groups is not None:
+            out["seeds"] = [g.to_dict() for g in groups]
+        print(json.dumps(out, indent=1, allow_nan=False))
         return
     from rich.console import Console
 
-    from dynamics.report.terminal import render
+    from dynamics.report.terminal import render, render_seeds
 
     console = Console()
-    for i, d in enumerate(diagnoses):
+    for i, (d, (r, total)) in enumerate(zip(diagnoses, selected)):
         if i:
             console.print()
-        title = d.run.meta.source + (f" (run {d.run.meta.run_index + 1} of {total})" if total > 1 else "")
+        title = r.meta.source + (f" (run {r.meta.run_index + 1} of {total})" if total > 1 else "")
         render(d, console, title=title)
+    if groups is not None:
+        console.print()
+        render_seeds(groups, console)

@@ -10,7 +10,10 @@ came from in ``ctx.tables`` and offer sentences for the verdict with
 :mod:`dynamics.diagnosis`; more (per-sample findings for recorded runs) are
 plugged in with ``diagnose(run, extra_producers=[...])`` or by appending to
 :data:`PRODUCERS`. A plain ``run -> list[Finding]`` function can be adapted
-with :func:`from_run`.
+with :func:`from_run`. For a recorded run, :func:`dynamics.diagnosis.samples.producer`
+adds the per-sample findings and tables (``samples_*``); a producer that
+answers what an earlier one could only bound calls ``ctx.supersede(code, by)``
+and ``ctx.withdraw_verdict(key)``, and the superseded findings are left out.
 
 Nothing here prints or imports a plotting library; see
 :mod:`dynamics.report` for the printers.
@@ -49,6 +52,7 @@ TOPICS = ("sanity", "overfitting", "confidence", "noise", "early_stopping", "tre
 TOPIC_TITLES = {
     "sanity": "Sanity checks",
     "overfitting": "Overfitting",
+    "samples": "Sample by sample: where the val_loss rise comes from",
     "confidence": "How confidently wrong the mistakes are",
     "noise": "Is the val_accuracy wobble noise?",
     "early_stopping": "Early stopping",
@@ -113,8 +117,11 @@ class Diagnosis:
         """The first finding with this code, or None."""
         return next((f for f in self.findings if f.code == code), None)
 
-    def to_dict(self, *, tables: bool = True) -> dict[str, Any]:
+    def to_dict(self, *, tables: bool = True, skip_tables: Iterable[str] = ()) -> dict[str, Any]:
         """JSON-ready: source, context, verdict, findings and (optionally) tables.
+
+        ``skip_tables`` names tables to leave out (e.g. the one-row-per-sample
+        tables of a recorded run, :data:`dynamics.diagnosis.samples.PER_SAMPLE_TABLES`).
 
         Tables become ``{"index": [...], "columns": [...], "rows": [...]}``:
         one record per row, the index levels as its first fields (``epoch``,
@@ -129,7 +136,8 @@ class Diagnosis:
             "findings": [f.to_dict() for f in self.findings],
         }
         if tables:
-            out["tables"] = {name: _table_dict(t) for name, t in self.tables.items()}
+            skip = set(skip_tables)
+            out["tables"] = {name: _table_dict(t) for name, t in self.tables.items() if name not in skip}
         return _json_ready(out)
 
 
@@ -183,6 +191,8 @@ def diagnose(
     findings: list[Finding] = []
     for producer in list(producers if producers is not None else PRODUCERS) + list(extra_producers):
         findings.extend(producer(ctx))
+    # A later producer may answer what an earlier one could only bound (ctx.supersede).
+    findings = [f for f in findings if f.code not in ctx.superseded]
     order = {t: i for i, t in enumerate(TOPICS)}
     findings.sort(key=lambda f: order.get(f.topic, len(order)))  # stable: keeps production order
     return Diagnosis(run, ctx.verdict(), findings, dict(ctx.tables), ctx.describe())

@@ -48,7 +48,8 @@ class Context:
     accuracy: str | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
-    _verdict: list[tuple[int, int, str]] = field(default_factory=list)
+    superseded: dict[str, str] = field(default_factory=dict)
+    _verdict: list[tuple[int, int, str, str | None]] = field(default_factory=list)
 
     # -- values ---------------------------------------------------------------
     @property
@@ -87,12 +88,27 @@ class Context:
         self.tables["epochs"] = base.join(columns, how="left")
 
     # -- verdict ----------------------------------------------------------------
-    def offer_verdict(self, priority: int, sentence: str) -> None:
-        """Offer a verdict sentence; lower priority numbers come first."""
-        self._verdict.append((priority, len(self._verdict), sentence))
+    def offer_verdict(self, priority: int, sentence: str, *, key: str | None = None) -> None:
+        """Offer a verdict sentence; lower priority numbers come first.
+
+        ``key`` names the sentence so a later producer that knows better
+        (per-sample data answering what a log could only bound) can
+        :meth:`withdraw_verdict` it.
+        """
+        self._verdict.append((priority, len(self._verdict), sentence, key))
+
+    def withdraw_verdict(self, key: str) -> list[str]:
+        """Remove the verdict sentences offered under ``key``; return them."""
+        gone = [s for _, _, s, k in self._verdict if k == key]
+        self._verdict = [v for v in self._verdict if v[3] != key]
+        return gone
+
+    def supersede(self, code: str, by: str) -> None:
+        """Drop findings with ``code`` from the diagnosis: finding ``by`` answers them."""
+        self.superseded[code] = by
 
     def verdict(self, limit: int = 5) -> str:
-        parts = [s for _, _, s in sorted(self._verdict)[:limit]]
+        parts = [s for _, _, s, _ in sorted(self._verdict, key=lambda v: v[:2])[:limit]]
         return " ".join(parts) if parts else "Nothing in this log calls for action."
 
     def describe(self) -> dict[str, Any]:
@@ -106,7 +122,7 @@ class Context:
             "epochs_logged": [int(e) for e in self.epochs],
             "epochs_declared": self.run.meta.epochs_declared,
             "format": self.run.meta.format,
-        }
+        } | ({"superseded": dict(self.superseded)} if self.superseded else {})
 
 
 def resolve_context(run: Run, *, n_val: int | None = None, classes: int | None = None) -> Context:

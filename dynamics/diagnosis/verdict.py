@@ -69,14 +69,15 @@ def produce(ctx: Context) -> list[Finding]:
         if spread.p_value >= 0.05:
             ctx.offer_verdict(15, f"The {a} wobble after its best epoch (sd {100 * spread.sd:.2f} points) is within the "
                                   f"sampling noise of {ctx.n_val} validation samples (sd {100 * spread.binomial_sd:.2f}, "
-                                  f"p = {spread.p_value:.2f}): epochs this close cannot be ranked by {a}.")
+                                  f"p = {spread.p_value:.2f}): epochs this close cannot be ranked by {a}.", key="wobble")
         else:
             trend = ctx.facts.get(f"trend_{a}")
             part = (f" (part of it is the {trend.verdict} trend)" if trend is not None
                     and trend.verdict in ("rising", "falling") else "")
             ctx.offer_verdict(15, f"The {a} wobble after its best epoch (sd {100 * spread.sd:.2f} points) is larger than "
                                   f"the sampling noise of {ctx.n_val} validation samples (sd {100 * spread.binomial_sd:.2f}, "
-                                  f"p = {spread.p_value:.2g}){part}: the predictions really change from epoch to epoch.")
+                                  f"p = {spread.p_value:.2g}){part}: the predictions really change from epoch to epoch.",
+                              key="wobble")
     bounds = ctx.facts.get("bounds")
     if bounds is not None and kind == "overfitting":
         table, ref, focus = bounds["table"], bounds["ref"], bounds["focus"]
@@ -86,7 +87,7 @@ def produce(ctx: Context) -> list[Finding]:
             ctx.offer_verdict(20, f"By epoch {focus} the mistakes are confidently wrong: misclassified validation "
                                   f"samples average at least {wl:.2f} nats (true-class probability at most "
                                   f"{table.loc[focus, 'gm_wrong_high']:.2f}{model}), where epoch {ref} only required "
-                                  f"{table.loc[ref, 'wrong_low']:.2f}.")
+                                  f"{table.loc[ref, 'wrong_low']:.2f}.", key="confident_mistakes")
     es = ctx.facts.get("early_stopping")
     if es is not None and kind == "overfitting":
         ctx.offer_verdict(30, f"Keep epoch {es['kept_epoch']}: EarlyStopping(monitor=\"val_loss\", patience={es['patience']}, "

@@ -64,7 +64,10 @@ def _parts(d: Diagnosis, title: str | None) -> list[Any]:
     parts.append(Text(_context_line(d), style="dim"))
     parts.append(Panel(Text(d.verdict), title="Verdict", title_align="left", border_style="bold"))
     groups = d.by_topic()
-    order = [t for t in TOPICS if t in groups] + [t for t in groups if t not in TOPICS]
+    # The per-sample explanation of a recorded run answers the overfitting section, so it follows it.
+    shown = [t for t in TOPICS if t != "samples"]
+    shown.insert(shown.index("overfitting") + 1 if "overfitting" in shown else 0, "samples")
+    order = [t for t in shown if t in groups] + [t for t in groups if t not in shown]
     for topic in order:
         parts.append(Text(TOPIC_TITLES.get(topic, topic.replace("_", " ").capitalize()), style="bold underline"))
         for f in groups[topic]:
@@ -80,6 +83,9 @@ def _parts(d: Diagnosis, title: str | None) -> list[Any]:
     table = _epoch_table(d)
     if table is not None:
         parts.append(table)
+    for samples in _samples_tables(d):
+        parts.append(Text(""))
+        parts.append(samples)
     parts.append(Text("x critical  ! warning  - info  ? cannot tell from this log", style="dim"))
     return parts
 
@@ -187,3 +193,100 @@ def _rows_to_show(d: Diagnosis, index: list[int]) -> set[int]:
                 if isinstance(item, dict) and isinstance(item.get("epoch"), int):
                     keep.add(item["epoch"])
     return {e for e in keep if e in index}
+
+
+#: The recorded-epochs tables: (source table, column, heading, digits); digits None = integer.
+_SAMPLE_TABLES = (
+    ("Recorded epochs: where the loss sits (from the stored predictions)", (
+        ("per_epoch", "val_loss", "val_loss", 4),
+        ("per_epoch", "loss_wrong", "mistakes", 2),
+        ("bounds", "wrong_low", "log >=", 2),
+        ("per_epoch", "loss_correct", "correct", 3),
+        ("per_epoch", "confidence_wrong", "conf_w", 3),
+        ("per_epoch", "ece", "ECE", 3),
+        ("per_epoch", "temperature", "T", 2),
+        ("per_epoch", "loss_scaled", "scaled", 4),
+    ), "mistakes / correct: mean nats of the misclassified / correct samples; log >=: the least the logged val_loss "
+       "and val_accuracy allow for mistakes; conf_w: mean top-class probability of the mistakes; T, scaled: one "
+       "temperature, cross-fitted on two halves, and the loss after it"),
+    ("Recorded epochs: samples trading places", (
+        ("mcnemar", "changed", "changed", None),
+        ("mcnemar", "right_to_wrong", "right->wrong", None),
+        ("mcnemar", "wrong_to_right", "wrong->right", None),
+        ("mcnemar", "accuracy_change", "acc change", 4),
+        ("mcnemar", "p_value", "McNemar p", 3),
+        ("mcnemar", "q_value", "BH q", 3),
+    ), "changed: samples whose predicted class differs from the previous epoch; McNemar p: exact test of "
+       "right->wrong against wrong->right; BH q: Benjamini-Hochberg over all pairs"),
+)
+
+
+def _samples_tables(d: Diagnosis) -> list[Table]:
+    """The recorded epochs of a run: exact per-sample numbers beside what the log allowed."""
+    sources = {"per_epoch": d.tables.get("samples_per_epoch"), "mcnemar": d.tables.get("samples_mcnemar"),
+               "bounds": d.tables.get("confidence_bounds")}
+    per_epoch = sources["per_epoch"]
+    if per_epoch is None or per_epoch.empty:
+        return []
+    index = [int(e) for e in per_epoch.index]
+    keep = _rows_to_show(d, index)
+    out = []
+    for title, columns, caption in _SAMPLE_TABLES:
+        cols = [c for c in columns if sources[c[0]] is not None and c[1] in sources[c[0]].columns]
+        if not any(src == "mcnemar" for src, *_ in cols) and title.endswith("places"):
+            continue
+        table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", title_style="bold",
+                      caption_style="dim", header_style="bold", show_edge=False, pad_edge=False)
+        table.add_column("epoch", justify="right")
+        for _, _, head, _ in cols:
+            table.add_column(head, justify="right")
+        first = sources[cols[0][0]] if cols else None
+        previous = None
+        for e in index:
+            if e not in keep or first is None or e not in first.index:
+                continue
+            if previous is not None and index.index(e) != index.index(previous) + 1:
+                table.add_row(Text("...", style="dim"), *[Text("") for _ in cols])
+            cells = [str(e)]
+            for name, col, _, digits in cols:
+                frame = sources[name]
+                value = frame.at[e, col] if e in frame.index else None
+                if digits is None:
+                    cells.append("" if value is None else str(int(value)))
+                else:
+                    cells.append(_fmt(value, digits))
+            table.add_row(*cells)
+            previous = e
+        out.append(table)
+    return out
+
+
+def render_seeds(groups: list[Any], console: Console | None = None) -> None:
+    """Print the run-to-run comparison of :func:`dynamics.seeds.seed_groups`.
+
+    Each group gets its finding and the per-epoch table (mean, run-to-run sd,
+    range, binomial noise); a group of one run says why it was not compared.
+    """
+    console = console or Console()
+    console.print(Text("Across runs: is the seed a bigger source of variation than the validation set?",
+                       style="bold underline"))
+    for group in groups:
+        console.print(Text(group.title, style="bold"))
+        f = group.finding
+        marker, style = MARKERS.get(f.severity, ("-", ""))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=1, no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(Text(marker, style=style), Text(f.claim))
+        console.print(grid)
+        if group.table is not None and not group.table.empty:
+            t = Table(show_edge=False, pad_edge=False, header_style="bold",
+                      caption="run sd: standard deviation of val_accuracy across runs; binomial: sqrt(acc (1 - acc) / "
+                              "n_val), the noise of one validation set", caption_justify="left", caption_style="dim")
+            for head in ("epoch", "runs", "mean", "run sd", "min", "max", "binomial"):
+                t.add_column(head, justify="right")
+            for e, row in group.table.iterrows():
+                t.add_row(str(int(e)), str(int(row["n_runs"])), _fmt(row["mean"]), _fmt(row["run_sd"]),
+                          _fmt(row["min"]), _fmt(row["max"]), _fmt(row["binomial_se"]))
+            console.print(t)
+        console.print()

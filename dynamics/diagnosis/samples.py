@@ -1,0 +1,305 @@
+"""Findings of a recorded run: the per-sample explanation, plugged into :func:`diagnose`.
+
+A log can only bound some things; a recorded run (every validation sample's
+prediction at every epoch) answers them. This producer
+
+* runs the per-sample analysis once (:func:`dynamics.explain.analyze`) and
+  adds the findings of :func:`dynamics.explain.explain` -- which story
+  explains the val_loss rise, with its shares (topic ``"samples"``);
+* publishes every per-sample table in ``ctx.tables`` under a ``samples_``
+  prefix (``samples_per_epoch``, ``samples_churn``, ``samples_mcnemar``,
+  ``samples_per_sample``...; see :data:`PER_SAMPLE_TABLES` for the ones with
+  a row per sample);
+* answers the log-level findings that could only bound: the paired
+  comparison between epochs (McNemar's exact test on the real flips replaces
+  ``paired_comparison_needs_samples``) and how confidently wrong the
+  mistakes are (the exact group means replace the bounds of
+  ``confident_mistakes``, which are quoted beside them);
+* offers verdict sentences with these exact numbers, withdrawing the
+  log-level sentences they answer.
+
+A run without predictions (a parsed log) gets nothing from it, so adding it
+to a diagnosis never changes what a log's diagnosis says.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dynamics.diagnosis.context import Context
+from dynamics.diagnosis.wording import listing, pval
+from dynamics.findings import Finding
+
+#: Prefix of every table this producer publishes.
+PREFIX = "samples_"
+#: Tables with one row per sample (large for a big validation set; ``--json``
+#: leaves them out unless ``--per-sample`` is given).
+PER_SAMPLE_TABLES = ("samples_per_sample", "samples_data_map", "samples_train_per_sample", "samples_train_data_map")
+#: Table names of :meth:`RunAnalysis.tables` renamed (the rest get the prefix).
+_RENAME = {"samples": "per_sample", "train_samples": "train_per_sample"}
+#: The mistakes "grew more confident" when their mean loss rose this much (nats).
+MISTAKE_GROWTH = 0.1
+ALPHA = 0.05
+
+
+def producer(analysis: Any | None = None) -> Any:
+    """A producer for ``diagnose(run, extra_producers=[producer()])``.
+
+    Parameters
+    ----------
+    analysis : RunAnalysis, optional
+        A :func:`dynamics.explain.analyze` result already computed for the
+        run (a report that also draws it); computed on demand otherwise.
+
+    Examples
+    --------
+    >>> from dynamics.diagnose import diagnose
+    >>> from dynamics.simulate import simulate_run
+    >>> d = diagnose(simulate_run("overconfident", n=400, epochs=8, n_train=50), extra_producers=[producer()])
+    >>> "val_loss_rise" in d.codes(), "paired_comparison_needs_samples" in d.codes(), "samples_per_epoch" in d.tables
+    (True, False, True)
+    """
+
+    def per_sample(ctx: Context) -> list[Finding]:
+        return produce(ctx, analysis=analysis)
+
+    return per_sample
+
+
+def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
+    """The per-sample findings of a recorded run (none for a log); see the module docstring."""
+    run = ctx.run
+    if run.predictions is None or not len(run.predictions):
+        return []
+    from dynamics.explain import analyze, explain
+
+    analysis = analysis if analysis is not None else analyze(run)
+    a = analysis.val
+    ctx.facts["sample_analysis"] = analysis
+    findings = explain(run, analysis=analysis)
+    for name, table in analysis.tables().items():
+        ctx.tables[PREFIX + _RENAME.get(name, name)] = table
+    by_code = {f.code: f for f in findings}
+    _attach_texts(run, a, by_code.get("label_issues"))
+    _stories_verdict(ctx, by_code.get("val_loss_rise"))
+    findings.append(_paired(ctx, a, run.predictions))
+    exact = _mistakes(ctx, a, by_code.get("val_loss_rise"))
+    if exact is not None:
+        findings.append(exact)
+    return findings
+
+
+# -- verdict ------------------------------------------------------------------
+
+
+def _pct(x: float, digits: int = 0) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}%"
+
+
+def _stories_verdict(ctx: Context, summary: Finding | None) -> None:
+    if summary is None or summary.severity == "undetermined":
+        return
+    ev = summary.evidence
+    stories = ev["stories"]
+    removed = ev["removed_by_temperature"]
+    held = (f"{listing(stories)} {'hold' if len(stories) > 1 else 'holds'}" if stories
+            else "none of the three stories (overconfident mistakes, a small minority, borderline flipping) holds")
+    nature = ""
+    if math.isfinite(removed):
+        nature = "; the rise is mostly miscalibration" if removed >= 0.5 else "; the rise is mostly lost discrimination"
+    ctx.offer_verdict(12, (
+        f"Sample by sample ({ev['n']} validation samples, {ev['epochs']} epochs recorded): the rise is "
+        f"{_pct(ev['share_wrong_at_best'])} from samples already wrong at epoch {ev['best_epoch']}, temperature scaling "
+        f"removes {_pct(max(removed, 0.0)) if math.isfinite(removed) else 'n/a'} of it, "
+        f"{_pct(ev['fraction_for_half'], 1)} of samples carry half of it, {_pct(ev['flip_rate'], 1)} of samples flip each "
+        f"epoch while accuracy moves {100 * ev['acc_move']:.2f} points: {held}{nature}."
+    ), key="samples")
+
+
+# -- McNemar on the real flips -------------------------------------------------
+
+
+def _correct_at(predictions: Any, epoch: int) -> np.ndarray:
+    from dynamics.stats.probabilities import EpochView
+
+    i = int(np.flatnonzero(np.asarray(predictions.epochs) == epoch)[0])
+    return EpochView(predictions.proba[i], predictions.y_true, epoch=epoch).correct
+
+
+def _pair_text(t: Any, first: int, last: int, what: str) -> str:
+    verdict = "more than chance" if t.p_value < ALPHA else "within chance"
+    return (f"from epoch {first} ({what}) to epoch {last}, {t.right_to_wrong} samples went right -> wrong and "
+            f"{t.wrong_to_right} wrong -> right (net {t.wrong_to_right - t.right_to_wrong:+d}, "
+            f"{100 * t.accuracy_change:+.2f} points): exact McNemar {pval(t.p_value)}, {verdict}")
+
+
+def _paired(ctx: Context, a: Any, predictions: Any) -> Finding:
+    from dynamics.stats.paired import consecutive_tests, mcnemar_test
+
+    n = a.n_samples
+    acc = a.per_epoch["accuracy"]
+    last = a.last_epoch
+    best_acc = int(acc.idxmax())  # first maximum: the earliest best epoch
+    tests = consecutive_tests(a.churn, n, alpha=ALPHA)
+    ctx.tables[PREFIX + "mcnemar"] = tests
+    evidence: dict[str, Any] = {"n_val": n, "alpha": ALPHA}
+    parts = []
+    name = ctx.val_accuracy or "val_accuracy"
+    first_test = None
+    if best_acc != last:
+        first_test = mcnemar_test(_correct_at(predictions, best_acc), a.arrays["correct_end"])
+        parts.append(f"Sample by sample, {_pair_text(first_test, best_acc, last, f'highest {name}, {acc[best_acc]:.4f}')}.")
+        evidence["best_accuracy_vs_last"] = {"from_epoch": best_acc, "to_epoch": last, **first_test.to_dict()}
+    b = a.best_epoch
+    if b not in (best_acc, last):
+        t = mcnemar_test(a.arrays["correct_best"], a.arrays["correct_end"])
+        parts.append(f"Likewise {_pair_text(t, b, last, 'lowest val_loss')}.")
+        evidence["best_loss_vs_last"] = {"from_epoch": b, "to_epoch": last, **t.to_dict()}
+    after = tests[tests["from_epoch"] >= b]
+    if len(after):
+        sig, fdr = int(after["significant"].sum()), int(after["significant_fdr"].sum())
+        changed = float(after["changed"].mean())
+        net = float((after["wrong_to_right"] - after["right_to_wrong"]).abs().mean())
+        shown = sorted(after.index, key=lambda e: after.at[e, "p_value"])[:3]
+        pairs = "; ".join(f"{int(after.at[e, 'from_epoch'])}->{e}: {after.at[e, 'right_to_wrong']} right -> wrong, "
+                          f"{after.at[e, 'wrong_to_right']} wrong -> right, {pval(after.at[e, 'p_value'])}"
+                          for e in shown)
+        parts.append(
+            f"After epoch {b} (lowest val_loss), {changed:.0f} of the {n} samples ({_pct(changed / n, 1)}) change class "
+            f"between consecutive epochs on average, while the number right changes by only {net:.1f} "
+            f"({100 * net / n:.2f} points): {sig} of the {len(after)} consecutive changes "
+            f"{'is' if sig == 1 else 'are'} beyond chance by McNemar's exact test (p < {ALPHA:g}), {fdr} after "
+            f"Benjamini-Hochberg correction for {len(after)} tests. Smallest p-values: {pairs}."
+        )
+        evidence["consecutive_after_best"] = {"from_epoch": b, "pairs": len(after), "significant": sig,
+                                              "significant_fdr": fdr, "mean_changed": changed, "mean_abs_net": net}
+    evidence["consecutive_all"] = {"pairs": len(tests), "significant": int(tests["significant"].sum()),
+                                   "significant_fdr": int(tests["significant_fdr"].sum())}
+    if not parts:
+        parts.append(f"Only one epoch ({last}) was recorded: there is no pair of epochs to compare.")
+    ctx.supersede("paired_comparison_needs_samples", "paired_flips")
+    severity = "warning" if first_test is not None and first_test.p_value < ALPHA and first_test.accuracy_change < 0 else "info"
+    ctx.withdraw_verdict("wobble")
+    _paired_verdict(ctx, evidence, name)
+    return Finding("paired_flips", severity, " ".join(parts), evidence, None, "noise")
+
+
+def _paired_verdict(ctx: Context, ev: dict[str, Any], name: str) -> None:
+    c = ev.get("consecutive_after_best")
+    first = ev.get("best_accuracy_vs_last")
+    if c is None and first is None:
+        return
+    bits = []
+    if c is not None:
+        bits.append(f"of the {c['pairs']} epoch-to-epoch changes after epoch {c['from_epoch']}, {c['significant']} "
+                    f"{'is' if c['significant'] == 1 else 'are'} beyond chance (McNemar's exact test on the samples "
+                    f"that flipped, p < {ALPHA:g})")
+    real_drop = first is not None and first["p_value"] < ALPHA and first["accuracy_change"] < 0
+    if first is not None:
+        bits.append(f"from epoch {first['from_epoch']} (highest {name}) to {first['to_epoch']}, {first['right_to_wrong']} "
+                    f"samples went right -> wrong against {first['wrong_to_right']} wrong -> right "
+                    f"({pval(first['p_value'])})")
+    if real_drop:
+        end = f": {name} really fell, beyond the samples trading places."
+    elif c is not None and c["significant"] == 0:
+        end = f": the {name} wobble is samples trading places in balanced numbers, not a change in accuracy."
+    else:
+        end = "."
+    text = "Counting the flips, " + listing(bits) + end
+    ctx.offer_verdict(15, text, key="paired")
+
+
+# -- the exact group means a log could only bound -----------------------------
+
+
+def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
+    pe = a.per_epoch
+    bounds = ctx.facts.get("bounds")
+    table = bounds["table"] if bounds is not None else None
+    if bounds is not None and bounds["ref"] in pe.index and bounds["focus"] in pe.index:
+        ref, focus = int(bounds["ref"]), int(bounds["focus"])
+    else:
+        ref, focus = a.best_epoch, a.last_epoch
+    ctx.add_epoch_columns(pe[["loss_wrong", "loss_correct"]].rename(
+        columns={"loss_wrong": "mistake_loss", "loss_correct": "correct_loss"}))
+    rows = pe.loc[sorted({ref, focus})]
+    if rows["n_wrong"].min() == 0:
+        return None
+    epochs: dict[int, dict[str, Any]] = {}
+    for e, row in rows.iterrows():
+        item = {"n_wrong": int(row["n_wrong"]), "accuracy": float(row["accuracy"]), "val_loss": float(row["val_loss"]),
+                "loss_wrong": float(row["loss_wrong"]), "loss_correct": float(row["loss_correct"]),
+                "gm_p_true_wrong": math.exp(-float(row["loss_wrong"])),
+                "share_of_loss_from_wrong": float(row["from_wrong"] / row["val_loss"]) if row["val_loss"] > 0 else math.nan}
+        if table is not None and e in table.index:
+            lo, hi = float(table.at[e, "wrong_low"]), float(table.at[e, "wrong_high"])
+            item.update(bound_low=lo, bound_high=hi, inside_bounds=bool(lo - 1e-9 <= item["loss_wrong"] <= hi + 1e-9))
+        epochs[int(e)] = item
+    f, r = epochs[focus], epochs[ref]
+    claim = (f"At epoch {focus} the {f['n_wrong']} misclassified validation samples ({_pct(1 - f['accuracy'], 2)}) "
+             f"average exactly {f['loss_wrong']:.2f} nats of cross-entropy each (geometric-mean probability of the true "
+             f"class {f['gm_p_true_wrong']:.3f}) and carry {_pct(f['share_of_loss_from_wrong'])} of that epoch's val_loss")
+    if focus != ref:
+        claim += (f"; at epoch {ref} (lowest val_loss) the {r['n_wrong']} mistakes averaged {r['loss_wrong']:.2f} nats "
+                  f"({r['gm_p_true_wrong']:.3f}) and carried {_pct(r['share_of_loss_from_wrong'])}")
+    claim += (f". The correctly classified samples average {r['loss_correct']:.3f} -> {f['loss_correct']:.3f} nats."
+              if focus != ref else f". The correctly classified samples average {f['loss_correct']:.3f} nats.")
+    bounded = [e for e in sorted(epochs) if "bound_low" in epochs[e]]
+    if bounded:
+        texts = [f"epoch {e}: {epochs[e]['bound_low']:.2f}-{epochs[e]['bound_high']:.2f}" for e in bounded]
+        claim += (f" From the logged val_loss and val_accuracy alone the mistakes' mean was only bounded "
+                  f"({listing(texts)} nats)")
+        outside = [e for e in bounded if not epochs[e]["inside_bounds"]]
+        if outside:
+            logged = ctx.run.series("val_loss") if ctx.run.has("val_loss") else None
+            why = listing([f"epoch {e}: {logged.get(e, math.nan):.4f} logged, {epochs[e]['val_loss']:.4f} recomputed"
+                           for e in outside]) if logged is not None else ""
+            claim += (f"; at epoch{'s' if len(outside) > 1 else ''} {listing([str(e) for e in outside])} the exact value "
+                      "lies outside that bound, so the logged numbers do not describe the stored predictions"
+                      + (f" ({why})" if why else "") + ".")
+        else:
+            claim += "; the exact values lie inside those bounds."
+    grew = f["loss_wrong"] - r["loss_wrong"] >= MISTAKE_GROWTH and focus > ref
+    if bounds is not None:
+        ctx.supersede("confident_mistakes", "mistake_loss_exact")
+        ctx.withdraw_verdict("confident_mistakes")
+    if grew and summary is not None and summary.severity != "undetermined":
+        ctx.offer_verdict(20, f"By epoch {focus} the {f['n_wrong']} misclassified validation samples average "
+                              f"{f['loss_wrong']:.2f} nats each (true-class probability {f['gm_p_true_wrong']:.3f}, "
+                              f"geometric mean), up from {r['loss_wrong']:.2f} at epoch {ref}.", key="mistakes")
+    suggestion = None
+    if grew:
+        suggestion = ("Confident mistakes are what val_loss punishes: restore the best epoch (EarlyStopping with "
+                      "restore_best_weights=True), or soften the probabilities afterwards with temperature scaling "
+                      "fitted on validation data.")
+    evidence = {"ref_epoch": ref, "focus_epoch": focus, "epochs": epochs, "growth_threshold": MISTAKE_GROWTH}
+    return Finding("mistake_loss_exact", "warning" if grew else "info", claim, evidence, suggestion, "confidence")
+
+
+# -- review texts for the candidate label problems ------------------------------
+
+
+def _attach_texts(run: Any, a: Any, finding: Finding | None, *, shown: int = 3, chars: int = 160) -> None:
+    """Add the review's text to the most suspicious label problems, when the run directory has it."""
+    if finding is None or not len(a.label_issues) or run.meta.format != "recorded":
+        return
+    try:
+        from dynamics.rundir import sample_texts
+    except ImportError:  # pragma: no cover - a build without run directories
+        return
+    texts = sample_texts(run.meta.source, "val")
+    if texts is None or len(texts) != a.n_samples:
+        return
+    lines = []
+    for item in finding.evidence.get("top", []):
+        text = texts[int(item["sample"])]
+        item["text"] = text
+        if len(lines) < shown:
+            short = text if len(text) <= chars else "..." + text[-chars:]
+            lines.append(f"sample {int(item['sample_id'])} (label {int(item['label'])}): \"{short}\"")
+    if lines:
+        finding.claim += " Their text: " + "; ".join(lines) + "."
