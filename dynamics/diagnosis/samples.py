@@ -25,6 +25,7 @@ to a diagnosis never changes what a log's diagnosis says.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -83,8 +84,8 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     findings = explain(run, analysis=analysis)
     for name, table in analysis.tables().items():
         ctx.tables[PREFIX + _RENAME.get(name, name)] = table
+    findings = [_with_texts(run, a, f) if f.code == "label_issues" else f for f in findings]
     by_code = {f.code: f for f in findings}
-    _attach_texts(run, a, by_code.get("label_issues"))
     _stories_verdict(ctx, by_code.get("val_loss_rise"))
     findings.append(_paired(ctx, a, run.predictions))
     exact = _mistakes(ctx, a, by_code.get("val_loss_rise"))
@@ -160,7 +161,7 @@ def _paired(ctx: Context, a: Any, predictions: Any) -> Finding:
         parts.append(f"Likewise {_pair_text(t, b, last, 'lowest val_loss')}.")
         evidence["best_loss_vs_last"] = {"from_epoch": b, "to_epoch": last, **t.to_dict()}
     after = tests[tests["from_epoch"] >= b]
-    if len(after):
+    if len(after) >= 2 or (len(after) == 1 and first_test is None):
         sig, fdr = int(after["significant"].sum()), int(after["significant_fdr"].sum())
         changed = float(after["changed"].mean())
         net = float((after["wrong_to_right"] - after["right_to_wrong"]).abs().mean())
@@ -171,9 +172,9 @@ def _paired(ctx: Context, a: Any, predictions: Any) -> Finding:
         parts.append(
             f"After epoch {b} (lowest val_loss), {changed:.0f} of the {n} samples ({_pct(changed / n, 1)}) change class "
             f"between consecutive epochs on average, while the number right changes by only {net:.1f} "
-            f"({100 * net / n:.2f} points): {sig} of the {len(after)} consecutive changes "
-            f"{'is' if sig == 1 else 'are'} beyond chance by McNemar's exact test (p < {ALPHA:g}), {fdr} after "
-            f"Benjamini-Hochberg correction for {len(after)} tests. Smallest p-values: {pairs}."
+            f"({100 * net / n:.2f} points): {_of(sig, len(after), 'consecutive change')} beyond chance by McNemar's "
+            f"exact test (p < {ALPHA:g}), {fdr} after Benjamini-Hochberg correction for {len(after)} tests. "
+            f"Smallest p-value{'s' if len(shown) > 1 else ''}: {pairs}."
         )
         evidence["consecutive_after_best"] = {"from_epoch": b, "pairs": len(after), "significant": sig,
                                               "significant_fdr": fdr, "mean_changed": changed, "mean_abs_net": net}
@@ -188,6 +189,17 @@ def _paired(ctx: Context, a: Any, predictions: Any) -> Finding:
     return Finding("paired_flips", severity, " ".join(parts), evidence, None, "noise")
 
 
+def _of(k: int, total: int, noun: str, qualifier: str = "") -> str:
+    """'0 of the 9 changes are', '1 of the 9 changes is', 'the one change is not'.
+
+    >>> _of(1, 9, "change"), _of(0, 1, "change", " after epoch 3")
+    ('1 of the 9 changes is', 'the one change after epoch 3 is not')
+    """
+    if total == 1:
+        return f"the one {noun}{qualifier} is" + ("" if k else " not")
+    return f"{k} of the {total} {noun}s{qualifier} {'is' if k == 1 else 'are'}"
+
+
 def _paired_verdict(ctx: Context, ev: dict[str, Any], name: str) -> None:
     c = ev.get("consecutive_after_best")
     first = ev.get("best_accuracy_vs_last")
@@ -195,17 +207,18 @@ def _paired_verdict(ctx: Context, ev: dict[str, Any], name: str) -> None:
         return
     bits = []
     if c is not None:
-        bits.append(f"of the {c['pairs']} epoch-to-epoch changes after epoch {c['from_epoch']}, {c['significant']} "
-                    f"{'is' if c['significant'] == 1 else 'are'} beyond chance (McNemar's exact test on the samples "
-                    f"that flipped, p < {ALPHA:g})")
+        where = f" after epoch {c['from_epoch']}"
+        bits.append(f"{_of(c['significant'], c['pairs'], 'epoch-to-epoch change', where)} "
+                    f"beyond chance (McNemar's exact test on the samples that flipped, p < {ALPHA:g})")
     real_drop = first is not None and first["p_value"] < ALPHA and first["accuracy_change"] < 0
     if first is not None:
         bits.append(f"from epoch {first['from_epoch']} (highest {name}) to {first['to_epoch']}, {first['right_to_wrong']} "
                     f"samples went right -> wrong against {first['wrong_to_right']} wrong -> right "
                     f"({pval(first['p_value'])})")
+    balanced = (c is None or c["significant"] == 0) and (first is None or first["p_value"] >= ALPHA)
     if real_drop:
         end = f": {name} really fell, beyond the samples trading places."
-    elif c is not None and c["significant"] == 0:
+    elif balanced:
         end = f": the {name} wobble is samples trading places in balanced numbers, not a change in accuracy."
     else:
         end = "."
@@ -283,23 +296,24 @@ def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
 # -- review texts for the candidate label problems ------------------------------
 
 
-def _attach_texts(run: Any, a: Any, finding: Finding | None, *, shown: int = 3, chars: int = 160) -> None:
-    """Add the review's text to the most suspicious label problems, when the run directory has it."""
-    if finding is None or not len(a.label_issues) or run.meta.format != "recorded":
-        return
+def _with_texts(run: Any, a: Any, finding: Finding, *, shown: int = 3, chars: int = 160) -> Finding:
+    """The label-issues finding with the reviews' text, when the run directory has inputs and a vocabulary."""
+    if not len(a.label_issues) or run.meta.format != "recorded":
+        return finding
     try:
         from dynamics.rundir import sample_texts
     except ImportError:  # pragma: no cover - a build without run directories
-        return
+        return finding
     texts = sample_texts(run.meta.source, "val")
     if texts is None or len(texts) != a.n_samples:
-        return
+        return finding
+    top = [dict(item, text=texts[int(item["sample"])]) for item in finding.evidence.get("top", [])]
     lines = []
-    for item in finding.evidence.get("top", []):
-        text = texts[int(item["sample"])]
-        item["text"] = text
-        if len(lines) < shown:
-            short = text if len(text) <= chars else "..." + text[-chars:]
-            lines.append(f"sample {int(item['sample_id'])} (label {int(item['label'])}): \"{short}\"")
-    if lines:
-        finding.claim += " Their text: " + "; ".join(lines) + "."
+    for item in top[:shown]:
+        text = item["text"]
+        short = text if len(text) <= chars else "... " + text[-chars:]  # the model reads the end of a review
+        lines.append(f"sample {int(item['sample_id'])} (label {int(item['label'])}): \"{short}\"")
+    if not lines:
+        return finding
+    return replace(finding, claim=finding.claim + " Their text: " + "; ".join(lines) + ".",
+                   evidence={**finding.evidence, "top": top})

@@ -1,0 +1,137 @@
+"""Issue 5, item 9: the log-only bounds contain the exact group means of recorded runs.
+
+``dynamics.stats.bounds`` bounds the mean cross-entropy of the misclassified and
+of the correctly classified validation samples from an epoch's printed
+(4-decimal) val_loss and val_accuracy alone. A recorded run knows those
+means exactly. Over many recorded epochs -- simulated runs of every story,
+several seeds, binary and k-class, with and without label noise, tiny and
+ordinary validation sets -- the bounds computed from the printed numbers
+must contain the truth computed from the predictions, and the printed pair
+must never be declared impossible ("too_low" / "too_high").
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dynamics.run import Run, RunMeta, make_epoch_table
+from dynamics.simulate import simulate_run
+from dynamics.stats.bounds import confidence_bounds, group_loss_bounds
+from dynamics.stats.decomposition import decomposition_table
+
+STORIES = ("overconfident", "minority", "flipping", "healthy")
+CLASSES = (2, 3, 5)
+SEEDS = (0, 1, 2)
+NOISE = (0.0, 0.1)
+
+
+def printed(value: float) -> float:
+    """A value as a Keras progress line shows it (``%.4f``, or ``%.4e`` below 1e-3), read back."""
+    return float("%.4f" % value if abs(value) > 1e-3 else "%.4e" % value)
+
+
+def _truth_and_bounds(run: Run, classes: int) -> pd.DataFrame:
+    """Per epoch: exact group means from the predictions beside the bounds from the printed numbers."""
+    truth = decomposition_table(run)
+    rows = {e: {"val_loss": printed(truth.at[e, "val_loss"]), "val_accuracy": printed(truth.at[e, "accuracy"])}
+            for e in truth.index}
+    log = Run(make_epoch_table(rows), RunMeta(format="progbar"))
+    bounds = confidence_bounds(log, classes=classes)
+    return truth.join(bounds.drop(columns=["loss", "accuracy"]))
+
+
+@pytest.fixture(scope="module")
+def simulated() -> pd.DataFrame:
+    frames = []
+    for story, k, seed, noise in itertools.product(STORIES, CLASSES, SEEDS, NOISE):
+        # n varies so that accuracies are not all round numbers at 4 decimals
+        n = 300 + 37 * seed + 11 * k
+        run = simulate_run(story, n=n, epochs=10, classes=k, seed=seed, label_noise=noise, n_train=2)
+        table = _truth_and_bounds(run, k)
+        table["case"] = f"{story}/{k}/{seed}/{noise}"
+        frames.append(table)
+    return pd.concat(frames)
+
+
+def _check_contains(table: pd.DataFrame) -> None:
+    assert (table["feasible"] == "ok").all(), table.loc[table["feasible"] != "ok", ["case", "val_loss", "accuracy"]]
+    wrong = table[table["n_wrong"] > 0]
+    bad = wrong[(wrong["loss_wrong"] < wrong["wrong_low"]) | (wrong["loss_wrong"] > wrong["wrong_high"])]
+    assert bad.empty, bad[["case", "loss_wrong", "wrong_low", "wrong_high"]]
+    right = table[table["n_correct"] > 0]
+    bad = right[(right["loss_correct"] < right["correct_low"]) | (right["loss_correct"] > right["correct_high"])]
+    assert bad.empty, bad[["case", "loss_correct", "correct_low", "correct_high"]]
+    gm = np.exp(-wrong["loss_wrong"])
+    assert ((gm >= wrong["gm_wrong_low"]) & (gm <= wrong["gm_wrong_high"])).all()
+
+
+def test_bounds_contain_the_exact_group_means_over_many_epochs(simulated):
+    assert len(simulated) == len(STORIES) * len(CLASSES) * len(SEEDS) * len(NOISE) * 10 == 720
+    _check_contains(simulated)
+    # the bounds are not vacuous: where the truth is far above ln 2 they often say so
+    informative = simulated["wrong_low"] > math.log(2) + 0.05
+    assert informative.sum() > 50
+    assert (simulated.loc[informative, "wrong_low"] <= simulated.loc[informative, "loss_wrong"]).all()
+
+
+def test_tiny_validation_sets_and_extreme_accuracies():
+    """Seven samples: accuracies of 0, 1/7 ... 1 and losses near the clipping limit."""
+    frames = []
+    for story, k, seed in itertools.product(STORIES, (2, 4), range(6)):
+        run = simulate_run(story, n=7, epochs=8, classes=k, seed=seed, label_noise=0.3, n_train=2)
+        table = _truth_and_bounds(run, k)
+        table["case"] = f"{story}/{k}/{seed}"
+        frames.append(table)
+    table = pd.concat(frames)
+    _check_contains(table)
+    assert (table["accuracy"] == 1.0).any() or (table["n_wrong"] <= 1).any()
+
+
+def test_extreme_hand_built_epochs():
+    """Saturated mistakes (loss at the clipping limit), all-correct and all-wrong epochs, ties at 0.5."""
+    from dynamics.run import Predictions
+
+    y = np.array([1, 0, 1, 0, 1, 0, 1, 1])
+    epochs = [
+        np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0], dtype=np.float32),  # all wrong, saturated
+        np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0], dtype=np.float32),  # all right, saturated
+        np.array([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], dtype=np.float32),  # ties: class 0 predicted
+        np.array([0.5001, 0.4999, 1e-9, 0.9999, 0.7, 0.3, 0.2, 0.9], dtype=np.float32),
+    ]
+    run = Run(make_epoch_table({e: {} for e in range(1, 5)}),
+              predictions=Predictions(np.arange(1, 5), y, epochs))
+    _check_contains(_truth_and_bounds(run, 2).assign(case="hand"))
+
+
+def test_bounds_through_the_printed_log_and_the_parser():
+    """Render recorded epochs as Keras prints them (every era), parse the text, bound from the parsed run."""
+    from dynamics.io import load_runs
+    from keras_printer import ERAS, Epoch, Printer
+
+    rng = random.Random(5)
+    for i, (story, k) in enumerate(itertools.product(STORIES, (2, 3))):
+        run = simulate_run(story, n=911, epochs=6, classes=k, seed=i, label_noise=0.05, n_train=200)
+        truth = decomposition_table(run)
+        era = ERAS[i % len(ERAS)]
+        acc = "acc" if era in ("keras1", "keras2") else "accuracy"
+        printer = Printer(era=era, verbose=1 + i % 2, names=["loss", acc], validation=True, lr_key=None,
+                          total=6, target=29, rng=rng, train_on=(200, 911) if era == "keras1" else None)
+        epochs = []
+        for e in truth.index:
+            row = run.epochs.loc[e]
+            values = {"loss": row["loss"], acc: row["accuracy"], "val_loss": row["val_loss"],
+                      "val_" + acc: row["val_accuracy"]}
+            epochs.append(Epoch(int(e), values, elapsed=3, per_unit=0.01))
+        (parsed,) = load_runs(printer.render(epochs))
+        bounds = confidence_bounds(parsed, classes=k)
+        table = truth.join(bounds.drop(columns=["loss", "accuracy"]))
+        table["case"] = f"{era}/{story}/{k}"
+        # the parsed values are the printed ones
+        assert parsed.epochs["val_loss"].tolist() == [printed(v) for v in run.epochs["val_loss"]]
+        _check_contains(table)
