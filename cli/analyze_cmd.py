@@ -74,7 +74,7 @@ def analyze(
     if len(expanded) > 1 or len(expanded) > len(sources):
         from dynamics.seed_groups import seed_groups
 
-        groups = seed_groups([r for r, _ in selected])
+        groups = seed_groups([r for r, _ in selected], n_val=n_val)
     if as_json:
         import json
 

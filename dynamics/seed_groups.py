@@ -22,6 +22,7 @@ What counts as "the same configuration":
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -138,12 +139,14 @@ class SeedGroup:
         })
 
 
-def seed_groups(runs: Sequence[Run], *, from_epoch: int | None = None) -> list[SeedGroup]:
+def seed_groups(runs: Sequence[Run], *, n_val: int | None = None, from_epoch: int | None = None) -> list[SeedGroup]:
     """Group runs by :func:`configuration` and compare each group's seeds.
 
     Parameters
     ----------
     runs : sequence of Run
+    n_val : int, optional
+        Validation samples of the runs whose source does not say (``--n-val``).
     from_epoch : int, optional
         First epoch of the plateau the summary averages over (default: the
         second half of the common epochs).
@@ -160,6 +163,8 @@ def seed_groups(runs: Sequence[Run], *, from_epoch: int | None = None) -> list[S
 
     keys: dict[str, list[Run]] = {}
     configs: dict[str, dict[str, Any]] = {}
+    if n_val is not None:
+        runs = [r if r.meta.n_val else dataclasses.replace(r, meta=dataclasses.replace(r.meta, n_val=n_val)) for r in runs]
     for run in runs:
         config = configuration(run)
         key = json.dumps(_json_ready(config), sort_keys=True, default=str)

@@ -1,0 +1,296 @@
+"""``dynamics analyze`` on recorded run directories: the per-sample findings inside the diagnosis, and seeds.
+
+Runs are simulated (:mod:`dynamics.simulate`) and saved in the run-directory
+format ``dynamics train`` writes. The numbers the CLI prints are checked
+against computations done here straight from the ``.npy`` files: per-sample
+losses, flips, McNemar's exact p-value (a binomial sum with ``math.comb``) and
+the run-to-run standard deviation of ``epochs.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from conftest import ROOT, SEED_LOG
+from dynamics.simulate import simulate_run
+from recorded_runs import write_run_dir
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, ["analyze", *args])
+    return result
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("runs")
+    out = {
+        "over": write_run_dir(simulate_run("overconfident", n=1500, epochs=12, seed=3, n_train=100), root / "over"),
+        "k": write_run_dir(simulate_run("flipping", n=1200, epochs=10, classes=4, seed=4, label_noise=0.2,
+                                        n_train=50), root / "k"),
+        "healthy": write_run_dir(simulate_run("healthy", n=500, epochs=6, seed=1, n_train=20), root / "healthy"),
+    }
+    seeds = root / "seeds"
+    for s in range(3):
+        write_run_dir(simulate_run("flipping", n=800, epochs=8, seed=s, n_train=20), seeds / f"sim-flipping-seed{s}")
+    write_run_dir(simulate_run("minority", n=800, epochs=8, seed=0, n_train=20), seeds / "sim-minority-seed0")
+    out["seeds"] = seeds
+    return out
+
+
+# -- independent computations from the raw files ---------------------------------
+
+
+def raw(directory: Path) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    y = np.load(directory / "val" / "labels.npy")
+    epochs = {int(p.stem.split("_")[1]): np.load(p).astype(np.float64) for p in sorted((directory / "val").glob("epoch_*.npy"))}
+    return y, epochs
+
+
+def correct(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    pred = (p > 0.5).astype(int) if p.ndim == 1 else np.argmax(p, axis=1)
+    return pred == y
+
+
+def losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Keras's cross-entropy: clip the output to [eps, 1 - eps] (float32 numbers), then -log of the true class."""
+    lo, hi = float(np.float32(1e-7)), float(np.float32(1) - np.float32(1e-7))
+    if p.ndim == 1:  # binary_crossentropy clips P(class 1), so a saturated mistake costs 15.94 or 16.12 nats
+        pc = np.clip(p, lo, hi)
+        return -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+    q = np.clip(p / p.sum(axis=1, keepdims=True), lo, hi)
+    return -np.log(q[np.arange(len(y)), y])
+
+
+def exact_mcnemar(b: int, c: int) -> float:
+    """Two-sided exact p: twice the smaller binomial tail, at most 1."""
+    m = b + c
+    if m == 0:
+        return 1.0
+    tail = sum(math.comb(m, i) for i in range(min(b, c) + 1)) / 2**m
+    return min(1.0, 2 * tail)
+
+
+def as_frame(table: dict) -> pd.DataFrame:
+    return pd.DataFrame(table["rows"]).set_index(table["index"]) if table["index"] else pd.DataFrame(table["rows"])
+
+
+# -- one recorded run ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def over_json(runs):
+    result = invoke(str(runs["over"]), "--json")
+    assert result.exit_code == 0, result.output
+    (run,) = json.loads(result.output)["runs"]
+    return run
+
+
+def test_verdict_states_which_story_holds_with_numbers_from_the_raw_predictions(runs):
+    y, epochs = raw(runs["over"])
+    loss = {e: losses(y, p) for e, p in epochs.items()}
+    best = min(loss, key=lambda e: loss[e].mean())
+    last = max(epochs)
+    delta = loss[last] - loss[best]
+    share = delta[~correct(y, epochs[best])].sum() / delta.sum()
+    result = invoke(str(runs["over"]))
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    verdict = text[text.index("Verdict"):text.index("Overfitting -")]
+    assert (f"Sample by sample (1500 validation samples, 12 epochs recorded): the rise is {100 * share:.0f}% from "
+            f"samples already wrong at epoch {best}") in verdict
+    assert re.search(r"temperature scaling removes \d+% of it, \d+\.\d% of samples carry half of it, \d+\.\d% of "
+                     r"samples flip each epoch while accuracy moves \d\.\d\d points: overconfident mistakes", verdict)
+    assert "mostly miscalibration" in verdict
+    assert "Counting the flips" in verdict
+    for title in ("Sample by sample: where the val_loss rise comes from", "Recorded epochs: where the loss sits",
+                  "Recorded epochs: samples trading places"):
+        assert title in result.output
+    # what the log could only bound is answered, not repeated as "cannot be told"
+    assert "cannot be told from this log, because both epochs score the same samples" not in text
+    assert "the log cannot show" not in text
+
+
+def test_json_carries_the_per_sample_findings_and_tables(runs, over_json):
+    codes = [f["code"] for f in over_json["findings"]]
+    assert {"val_loss_rise", "overconfident_mistakes", "temperature_scaling", "minority_loss_growth",
+            "borderline_flipping", "churn", "label_issues", "forgetting", "paired_flips", "mistake_loss_exact"} <= set(codes)
+    assert "paired_comparison_needs_samples" not in codes and "confident_mistakes" not in codes
+    assert over_json["context"]["superseded"] == {"paired_comparison_needs_samples": "paired_flips",
+                                                   "confident_mistakes": "mistake_loss_exact"}
+    tables = over_json["tables"]
+    assert {"samples_per_epoch", "samples_churn", "samples_mcnemar", "samples_reliability", "samples_top_samples",
+            "samples_label_issues", "samples_transitions", "samples_train_per_epoch"} <= set(tables)
+    assert not {"samples_per_sample", "samples_data_map"} & set(tables)
+    assert len(tables["samples_per_epoch"]["rows"]) == 12
+    # the log-level tables are still there, with the exact mistake loss joined to the epoch table
+    assert {"epochs", "early_stopping", "confidence_bounds"} <= set(tables)
+    y, epochs = raw(runs["over"])
+    exact = [losses(y, p)[~correct(y, p)].mean() for p in epochs.values()]
+    assert as_frame(tables["epochs"])["mistake_loss"].to_numpy() == pytest.approx(exact)
+    full = json.loads(invoke(str(runs["over"]), "--json", "--per-sample").output)["runs"][0]["tables"]
+    assert len(full["samples_per_sample"]["rows"]) == 1500 and len(full["samples_data_map"]["rows"]) == 1500
+
+
+def test_mcnemar_counts_and_p_values_match_the_raw_predictions(runs, over_json):
+    y, epochs = raw(runs["over"])
+    ok = {e: correct(y, p) for e, p in epochs.items()}
+    f = next(x for x in over_json["findings"] if x["code"] == "paired_flips")
+    pair = f["evidence"]["best_accuracy_vs_last"]
+    a, z = ok[pair["from_epoch"]], ok[pair["to_epoch"]]
+    b, c = int((a & ~z).sum()), int((~a & z).sum())
+    assert (pair["right_to_wrong"], pair["wrong_to_right"]) == (b, c)
+    assert pair["p_value"] == pytest.approx(exact_mcnemar(b, c))
+    assert pair["from_epoch"] == max(ok, key=lambda e: (ok[e].sum(), -e))  # highest accuracy, earliest
+    assert f"{b} samples went right -> wrong and {c} wrong -> right" in f["claim"]
+    table = as_frame(over_json["tables"]["samples_mcnemar"])
+    for e, row in table.iterrows():
+        prev, cur = ok[e - 1], ok[e]
+        b, c = int((prev & ~cur).sum()), int((~prev & cur).sum())
+        assert (row["right_to_wrong"], row["wrong_to_right"]) == (b, c)
+        assert row["p_value"] == pytest.approx(exact_mcnemar(b, c))
+    after = table[table["from_epoch"] >= f["evidence"]["consecutive_after_best"]["from_epoch"]]
+    assert f["evidence"]["consecutive_after_best"]["significant"] == int((after["p_value"] < 0.05).sum())
+
+
+def test_exact_mistake_loss_matches_the_raw_predictions_and_lies_in_the_log_bounds(runs, over_json):
+    y, epochs = raw(runs["over"])
+    f = next(x for x in over_json["findings"] if x["code"] == "mistake_loss_exact")
+    for e, item in f["evidence"]["epochs"].items():
+        p = epochs[int(e)]
+        wrong = ~correct(y, p)
+        assert item["n_wrong"] == int(wrong.sum())
+        assert item["loss_wrong"] == pytest.approx(losses(y, p)[wrong].mean())
+        assert item["bound_low"] <= item["loss_wrong"] <= item["bound_high"] and item["inside_bounds"]
+    assert "the exact values lie inside those bounds" in f["claim"]
+
+
+def test_k_class_run_counts_only_changes_of_correctness(runs):
+    result = invoke(str(runs["k"]), "--json")
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.output)["runs"][0]
+    assert run["context"]["classes"] == 4
+    y, epochs = raw(runs["k"])
+    ok = {e: correct(y, p) for e, p in epochs.items()}
+    pred = {e: np.argmax(p, axis=1) for e, p in epochs.items()}
+    table = as_frame(run["tables"]["samples_mcnemar"])
+    other = 0
+    for e, row in table.iterrows():
+        b, c = int((ok[e - 1] & ~ok[e]).sum()), int((~ok[e - 1] & ok[e]).sum())
+        changed = int((pred[e - 1] != pred[e]).sum())
+        assert (row["right_to_wrong"], row["wrong_to_right"], row["changed"]) == (b, c, changed)
+        other += changed - b - c
+    assert other > 0  # samples that moved between two wrong classes exist and are not counted by McNemar
+
+
+def test_a_run_without_a_rise_tests_no_story_but_still_counts_flips(runs):
+    result = invoke(str(runs["healthy"]), "--json")
+    run = json.loads(result.output)["runs"][0]
+    by = {f["code"]: f for f in run["findings"]}
+    assert by["val_loss_rise"]["severity"] == "undetermined"
+    assert "overconfident_mistakes" not in by
+    assert "paired_flips" in by
+    assert "Sample by sample (" not in run["verdict"]
+
+
+def test_a_log_is_diagnosed_exactly_as_before(tmp_path):
+    from dynamics.diagnose import diagnose
+    from dynamics.io import load_runs
+
+    result = invoke(str(SEED_LOG), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert list(data) == ["runs"]
+    expected = json.loads(json.dumps([diagnose(r).to_dict() for r in load_runs(SEED_LOG)], allow_nan=False))
+    assert data["runs"] == expected
+
+
+# -- seeds -----------------------------------------------------------------------------
+
+
+def _spread(dirs: list[Path]) -> pd.DataFrame:
+    acc = pd.concat({d.name: pd.read_csv(d / "epochs.csv", index_col="epoch")["val_accuracy"] for d in dirs}, axis=1)
+    return pd.DataFrame({"mean": acc.mean(axis=1), "run_sd": acc.std(axis=1, ddof=1)})
+
+
+def test_a_folder_of_run_directories_compares_the_seeds_of_each_configuration(runs):
+    result = invoke(str(runs["seeds"]), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["runs"]) == 4
+    groups = {len(g["runs"]): g for g in data["seeds"]}
+    single, three = groups[1], groups[3]
+    assert single["finding"]["code"] == "seeds_single" and "story=minority" in single["title"]
+    assert three["finding"]["code"] == "seeds" and "story=flipping" in three["title"]
+    assert three["configuration"]["story"] == "flipping" and "seed" not in three["configuration"]
+    dirs = sorted(runs["seeds"].glob("sim-flipping-seed*"))
+    expected = _spread(dirs)
+    table = as_frame(three["table"])
+    assert table["run_sd"].to_numpy() == pytest.approx(expected["run_sd"].to_numpy())
+    ev = three["finding"]["evidence"]
+    plateau = expected.loc[expected.index >= ev["from_epoch"]]
+    assert ev["run_sd"] == pytest.approx(plateau["run_sd"].mean())
+    mean = plateau["mean"].mean()
+    assert ev["binomial_se"] == pytest.approx(math.sqrt(mean * (1 - mean) / 800))
+    text = invoke(str(runs["seeds"])).output
+    assert "Across runs: is the seed a bigger source of variation than the validation set?" in text
+    assert f"binomial noise of 800 validation samples is {100 * ev['binomial_se']:.2f} points" in " ".join(text.split())
+
+
+def test_several_sources_are_compared_and_one_source_is_not(runs):
+    dirs = sorted(str(p) for p in runs["seeds"].glob("sim-flipping-seed*"))
+    data = json.loads(invoke(*dirs, "--json", "--no-tables").output)
+    assert [len(g["runs"]) for g in data["seeds"]] == [3]
+    assert "seeds" not in json.loads(invoke(dirs[0], "--json", "--no-tables").output)
+
+
+def test_logs_given_together_are_one_configuration_and_n_val_can_be_given(tmp_path):
+    paths = []
+    for s in range(3):
+        run = simulate_run("healthy", n=600, epochs=6, seed=s, n_train=20)
+        path = tmp_path / f"log{s}.csv"
+        run.epochs.reset_index().to_csv(path, index=False)
+        paths.append(str(path))
+    unknown = json.loads(invoke(*paths, "--json", "--no-tables").output)["seeds"]
+    assert unknown[0]["finding"]["severity"] == "undetermined"
+    assert "validation size is unknown" in unknown[0]["finding"]["claim"]
+    given = json.loads(invoke(*paths, "--json", "--no-tables", "--n-val", "600").output)["seeds"]
+    assert given[0]["finding"]["evidence"]["n_val"] == 600 and given[0]["finding"]["severity"] in ("info", "warning")
+
+
+def test_bad_sources_are_one_line_errors(tmp_path, runs):
+    (tmp_path / "empty").mkdir()
+    result = invoke(str(tmp_path / "empty"))
+    assert result.exit_code != 0 and "neither a dynamics run directory" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    result = invoke("-", "-")
+    assert result.exit_code != 0 and "only once" in result.output
+    result = invoke(str(SEED_LOG), str(runs["healthy"]), "--run", "2")
+    assert result.exit_code != 0 and f"for {SEED_LOG}" in result.output
+
+
+def test_analyzing_a_run_directory_imports_no_keras_backend_or_matplotlib(runs):
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from cli.main import app\n"
+        f"r = CliRunner().invoke(app, ['analyze', {str(runs['healthy'])!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "bad = [m for m in ('keras', 'jax', 'tensorflow', 'torch', 'matplotlib') if m in sys.modules]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
