@@ -13,6 +13,7 @@ must never be declared impossible ("too_low" / "too_high").
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 
@@ -135,3 +136,62 @@ def test_bounds_through_the_printed_log_and_the_parser():
         # the parsed values are the printed ones
         assert parsed.epochs["val_loss"].tolist() == [printed(v) for v in run.epochs["val_loss"]]
         _check_contains(table)
+
+
+def _check_recorded_directory(directory, classes: int) -> int:
+    """Bounds from the run's captured progress output (what the user saw) against its recorded predictions."""
+    from dynamics.io import load_runs
+    from dynamics.rundir import read_run_dir
+
+    (printed_run,) = load_runs(directory / "progress.log")
+    assert printed_run.meta.format == "progbar"
+    truth = decomposition_table(read_run_dir(directory))
+    bounds = confidence_bounds(printed_run, classes=classes)
+    table = truth.join(bounds.drop(columns=["loss", "accuracy"]), how="inner")
+    assert len(table) == len(truth)
+    table["case"] = directory.name
+    _check_contains(table)
+    return len(table)
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_real_tiny_training_runs(tmp_path):
+    """Tiny real Keras runs: the IMDB LSTM on the synthetic reviews (2 seeds, label noise) and a 4-class softmax."""
+    pytest.importorskip("jax")
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from dynamics.callback import PredictionRecorder
+    from dynamics.kerasenv import import_keras
+
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(app, ["train", "--dataset", "synthetic", "--max-samples", "400", "--epochs", "5",
+                                      "--seeds", "2", "--train-subset", "50", "--label-noise", "0.1", "--verbose", "2",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    checked = sum(_check_recorded_directory(d, 2) for d in sorted(out.iterdir()))
+
+    keras = import_keras()
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1.2, (4, 8))
+    y = rng.integers(0, 4, 900)
+    x = (centres[y] + rng.normal(0, 1.5, (900, 8))).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    directory = tmp_path / "softmax"
+    model.fit(x[:600], y[:600], epochs=8, batch_size=32, verbose=2,
+              callbacks=[PredictionRecorder((x[600:], y[600:]), directory, metadata={"classes": 4})])
+    checked += _check_recorded_directory(directory, 4)
+    assert checked == 2 * 5 + 8
+
+    # and the whole CLI on the folder `dynamics train --seeds 2` wrote: both runs explained, seeds compared
+    result = CliRunner().invoke(app, ["analyze", str(out), "--json", "--no-tables"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["runs"]) == 2 and [len(g["runs"]) for g in data["seeds"]] == [2]
+    for run in data["runs"]:
+        codes = {f["code"] for f in run["findings"]}
+        assert {"val_loss_rise", "paired_flips", "churn"} <= codes
