@@ -195,3 +195,33 @@ def test_real_tiny_training_runs(tmp_path):
     for run in data["runs"]:
         codes = {f["code"] for f in run["findings"]}
         assert {"val_loss_rise", "paired_flips", "churn"} <= codes
+
+
+def test_float16_storage_not_the_bound_is_what_fails_on_saturated_mistakes():
+    """Keras logs the loss of float32 outputs; the recorder stores float16 by default.
+
+    A class-0 sample with P(class 1) above 0.99976 is stored as 1.0 and its
+    loss recomputed as 15.94 nats, whatever Keras computed (8.3 to 15.9). The
+    bounds from the logged numbers contain the float32 truth; the float16
+    recomputation can leave them, and the range the float16 values allow
+    (:mod:`dynamics.stats.storage`) always contains the logged loss.
+    """
+    from dynamics.simulate import epoch_arrays
+    from dynamics.stats.probabilities import EpochView
+    from dynamics.stats.storage import stored_loss
+
+    y, arrays = epoch_arrays("overconfident", n=3000, epochs=12, seed=7, margin=(1.0, 2.5), dtype=np.float32)
+    gaps, outside16 = [], 0
+    for p32 in arrays:
+        v32, v16 = EpochView(p32, y), EpochView(p32.astype(np.float16), y)
+        L, a = v32.loss.mean(), v32.correct.mean()
+        b = group_loss_bounds(printed(L), printed(a))
+        wrong = ~v32.correct
+        assert b["wrong_low"][0] <= v32.loss[wrong].mean() <= b["wrong_high"][0]
+        st = stored_loss(v16.raw, y, v16.loss, v16.correct)
+        assert st.low <= L <= st.high
+        assert st.wrong_low <= b["wrong_high"][0] and st.wrong_high >= b["wrong_low"][0]
+        gaps.append(v16.loss.mean() / L - 1)
+        outside16 += bool(v16.loss[~v16.correct].mean() > b["wrong_high"][0])
+    assert max(gaps) > 0.01  # float16 overstates the loss by more than 1% at some epoch
+    assert outside16 >= 3  # and the mistakes' float16 mean leaves the (valid) bound: the truth computation was wrong

@@ -87,11 +87,77 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     findings = [_with_texts(run, a, f) if f.code == "label_issues" else f for f in findings]
     by_code = {f.code: f for f in findings}
     _stories_verdict(ctx, by_code.get("val_loss_rise"))
+    storage = _storage(ctx, a, run.predictions)
+    if storage is not None:  # right after the summary it qualifies
+        at = next((i + 1 for i, f in enumerate(findings) if f.code == "val_loss_rise"), 0)
+        findings.insert(at, storage)
     findings.append(_paired(ctx, a, run.predictions))
     exact = _mistakes(ctx, a, by_code.get("val_loss_rise"))
     if exact is not None:
         findings.append(exact)
     return findings
+
+
+# -- float16 storage --------------------------------------------------------------
+
+#: Recomputed and logged val_loss differ "materially" beyond this relative gap.
+STORAGE_GAP = 0.01
+
+
+def _storage(ctx: Context, a: Any, predictions: Any) -> Finding | None:
+    """How far float16 storage leaves the loss of a binary model unknown, epoch by epoch."""
+    from dynamics.stats.probabilities import iter_views
+    from dynamics.stats.storage import FLOAT16_TOP, stored_loss
+
+    if a.n_classes != 2 or not len(predictions) or np.asarray(predictions.proba[0]).dtype != np.float16:
+        return None
+    logged = ctx.run.series("val_loss") if ctx.run.has("val_loss") else pd.Series(dtype=float)
+    rows = {}
+    for view in iter_views(predictions):
+        st = stored_loss(view.raw, view.y_true, view.loss, view.correct)
+        rows[view.epoch] = {**st._asdict(), "logged": float(logged.get(view.epoch, math.nan))}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "epoch"
+    table["gap"] = table["stored_mean"] - table["logged"]
+    tol = 1e-6 * table["logged"].abs() + 1e-6
+    table["logged_within"] = (table["logged"] >= table["low"] - tol) & (table["logged"] <= table["high"] + tol)
+    ctx.tables[PREFIX + "storage"] = table
+    ctx.facts["stored_loss"] = table
+    worst = table["gap"].abs().idxmax() if table["gap"].notna().any() else int(table["saturated"].idxmax())
+    if table["saturated"].max() == 0 and not (table["gap"].abs() > STORAGE_GAP * table["logged"]).any():
+        return None
+    w = table.loc[worst]
+    material = bool((table["gap"].abs() > STORAGE_GAP * table["logged"]).any())
+    sat = table[table["saturated"] > 0]
+    claim = (f"The predictions are stored as float16, which rounds every probability above {FLOAT16_TOP + 2**-12:.5f} "
+             f"to 1: at {len(sat)} of the {len(table)} recorded epochs some validation samples of class 0 are stored "
+             f"with P(class 1) = 1.0 (at epoch {int(worst)}: {int(w['saturated'])}), so their loss, anything from 8.32 "
+             "to 15.94 nats, is recomputed as 15.94.")
+    if math.isfinite(w["logged"]):
+        within = "which contains" if w["logged_within"] else "which does not contain"
+        claim += (f" Recomputed from the stored values val_loss is {w['stored_mean']:.4f} at epoch {int(worst)} where "
+                  f"Keras logged {w['logged']:.4f}; the stored values allow any mean from {w['low']:.4f} to "
+                  f"{w['high']:.4f}, {within} the logged value.")
+        if not bool(table["logged_within"].all()):
+            bad = [int(e) for e in table.index[~table["logged_within"]] if math.isfinite(table.at[e, "logged"])]
+            if bad:
+                claim += (f" At epoch{'s' if len(bad) > 1 else ''} {listing([str(e) for e in bad])} the logged val_loss "
+                          "lies outside what the stored values allow: something besides storage differs (sample "
+                          "weights, a loss term, another validation set).")
+    if material:
+        claim += (" The per-sample numbers of this run (shares of the rise, the mistakes' mean loss, temperature "
+                  "scaling) come from the stored values and overstate the loss of the most confident mistakes.")
+    evidence = {"epochs": {int(e): {k: (bool(v) if k == "logged_within" else float(v)) for k, v in r.items()}
+                           for e, r in table.iterrows()},
+                "worst_epoch": int(worst), "threshold": STORAGE_GAP}
+    if material:
+        ctx.offer_verdict(13, f"Caution: the predictions are stored as float16, which overstates the most confident "
+                              f"mistakes: val_loss recomputed from them is {w['stored_mean']:.4f} at epoch {int(worst)} "
+                              f"against {w['logged']:.4f} logged; record with float32 for exact per-sample numbers.",
+                          key="storage")
+    return Finding("stored_precision", "warning" if material else "info", claim, evidence,
+                   "Record with float32 predictions: dynamics train --float32, or PredictionRecorder(..., dtype=\"float32\").",
+                   "samples")
 
 
 # -- verdict ------------------------------------------------------------------
@@ -248,13 +314,21 @@ def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
                 "loss_wrong": float(row["loss_wrong"]), "loss_correct": float(row["loss_correct"]),
                 "gm_p_true_wrong": math.exp(-float(row["loss_wrong"])),
                 "share_of_loss_from_wrong": float(row["from_wrong"] / row["val_loss"]) if row["val_loss"] > 0 else math.nan}
+        stored = ctx.facts.get("stored_loss")
+        t_lo = t_hi = item["loss_wrong"]
+        if stored is not None and e in stored.index and stored.at[e, "wrong_high"] - stored.at[e, "wrong_low"] > 0.005:
+            t_lo, t_hi = float(stored.at[e, "wrong_low"]), float(stored.at[e, "wrong_high"])
+            item.update(stored_low=t_lo, stored_high=t_hi)
         if table is not None and e in table.index:
             lo, hi = float(table.at[e, "wrong_low"]), float(table.at[e, "wrong_high"])
-            item.update(bound_low=lo, bound_high=hi, inside_bounds=bool(lo - 1e-9 <= item["loss_wrong"] <= hi + 1e-9))
+            item.update(bound_low=lo, bound_high=hi, inside_bounds=bool(lo - 1e-9 <= t_hi and t_lo <= hi + 1e-9))
         epochs[int(e)] = item
     f, r = epochs[focus], epochs[ref]
+    how = (f"{f['loss_wrong']:.2f} nats of cross-entropy each as stored (float16 rounding allows "
+           f"{f['stored_low']:.2f}-{f['stored_high']:.2f})" if "stored_low" in f
+           else f"exactly {f['loss_wrong']:.2f} nats of cross-entropy each")
     claim = (f"At epoch {focus} the {f['n_wrong']} misclassified validation samples ({_pct(1 - f['accuracy'], 2)}) "
-             f"average exactly {f['loss_wrong']:.2f} nats of cross-entropy each (geometric-mean probability of the true "
+             f"average {how} (geometric-mean probability of the true "
              f"class {f['gm_p_true_wrong']:.3f}) and carry {_pct(f['share_of_loss_from_wrong'])} of that epoch's val_loss")
     if focus != ref:
         claim += (f"; at epoch {ref} (lowest val_loss) the {r['n_wrong']} mistakes averaged {r['loss_wrong']:.2f} nats "
@@ -271,9 +345,11 @@ def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
             logged = ctx.run.series("val_loss") if ctx.run.has("val_loss") else None
             why = listing([f"epoch {e}: {logged.get(e, math.nan):.4f} logged, {epochs[e]['val_loss']:.4f} recomputed"
                            for e in outside]) if logged is not None else ""
-            claim += (f"; at epoch{'s' if len(outside) > 1 else ''} {listing([str(e) for e in outside])} the exact value "
-                      "lies outside that bound, so the logged numbers do not describe the stored predictions"
-                      + (f" ({why})" if why else "") + ".")
+            claim += (f"; at epoch{'s' if len(outside) > 1 else ''} {listing([str(e) for e in outside])} the value "
+                      "from the stored predictions lies outside that bound, so the logged numbers do not describe the "
+                      "stored predictions" + (f" ({why})" if why else "") + ".")
+        elif any("stored_low" in epochs[e] for e in bounded):
+            claim += "; the ranges the stored values allow overlap those bounds."
         else:
             claim += "; the exact values lie inside those bounds."
     grew = f["loss_wrong"] - r["loss_wrong"] >= MISTAKE_GROWTH and focus > ref
