@@ -1,0 +1,173 @@
+"""explain(run): each story confirmed or refuted with the numbers of the tables."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from dynamics.explain import analyze, explain
+from dynamics.run import Run, make_epoch_table
+from dynamics.simulate import simulate_run
+
+
+@pytest.fixture(scope="module", params=[2, 3], ids=["binary", "3-class"])
+def classes(request):
+    return request.param
+
+
+def _by_code(findings):
+    return {f.code: f for f in findings}
+
+
+@pytest.fixture(scope="module")
+def overconfident(classes):
+    run = simulate_run("overconfident", n=3000, epochs=20, classes=classes, seed=11)
+    analysis = analyze(run)
+    return run, analysis, _by_code(explain(run, analysis=analysis))
+
+
+def test_overconfident_story_holds_and_temperature_removes_most(overconfident):
+    run, analysis, f = overconfident
+    assert f["overconfident_mistakes"].severity == "warning"
+    assert f["temperature_scaling"].severity == "warning"
+    assert f["temperature_scaling"].evidence["removed_share"] > 0.8
+    assert f["borderline_flipping"].severity == "info"
+    assert "overconfident mistakes" in f["val_loss_rise"].evidence["stories"]
+    assert "mostly miscalibration" in f["val_loss_rise"].claim
+
+
+def test_claims_carry_the_numbers_of_the_tables(overconfident):
+    run, analysis, f = overconfident
+    a = analysis.val
+    b, e = a.best_epoch, a.last_epoch
+    pe = a.per_epoch
+    summary = f["val_loss_rise"]
+    assert f"epoch {b} ({pe.at[b, 'val_loss']:.4f})" in summary.claim
+    assert f"epoch {e} ({pe.at[e, 'val_loss']:.4f})" in summary.claim
+    assert f"{100 * a.rise.share_wrong_best:.0f}% from samples already wrong at epoch {b}" in summary.claim
+    removed = 1 - (pe.at[e, "loss_scaled"] - pe.at[b, "loss_scaled"]) / (pe.at[e, "val_loss"] - pe.at[b, "val_loss"])
+    assert summary.evidence["removed_by_temperature"] == pytest.approx(removed)
+    assert f"{100 * a.rise.fraction_for_half:.1f}% of samples carry half" in summary.claim
+    after = a.churn[a.churn["from_epoch"] >= b]
+    assert f"{100 * after['changed'].mean():.1f}% of samples flip each epoch" in summary.claim
+    assert summary.evidence["acc_move"] == pytest.approx(after["accuracy_change"].abs().mean())
+    # the numbers also agree with the run's epoch table, which Keras would have printed
+    assert pe.at[e, "val_loss"] == pytest.approx(run.epochs.at[e, "val_loss"])
+    conf = f["overconfident_mistakes"].evidence
+    assert conf["confidence_wrong_end"] == pytest.approx(pe.at[e, "confidence_wrong"])
+    assert f"{conf['confidence_wrong_end']:.3f}" in f["overconfident_mistakes"].claim
+
+
+def test_minority_story():
+    f = _by_code(explain(simulate_run("minority", n=4000, epochs=24, seed=3)))
+    assert f["minority_loss_growth"].severity == "warning"
+    ev = f["minority_loss_growth"].evidence
+    assert ev["fraction_for_half"] <= 0.1 and ev["fraction_loss_fell"] >= 0.6
+    assert f["overconfident_mistakes"].severity == "info"
+    assert f["temperature_scaling"].severity == "info"  # lost discrimination, not calibration
+    assert f["borderline_flipping"].severity == "info"
+    assert len(ev["top_samples"]) == 5
+
+
+def test_flipping_story():
+    f = _by_code(explain(simulate_run("flipping", n=4000, epochs=24, seed=5)))
+    assert f["borderline_flipping"].severity == "warning"
+    assert f["borderline_flipping"].evidence["flip_rate"] > 0.05
+    assert f["minority_loss_growth"].severity == "info"
+    assert f["overconfident_mistakes"].severity == "info"
+    assert re.search(r"\d+\.\d% of samples change class \(\d+\.\d% wrong -> right", f["borderline_flipping"].claim)
+
+
+def test_no_rise_is_undetermined_with_the_reason():
+    f = _by_code(explain(simulate_run("healthy", n=500, epochs=8)))
+    assert f["val_loss_rise"].severity == "undetermined"
+    assert "lowest at the last recorded epoch (8" in f["val_loss_rise"].claim
+    assert "overconfident_mistakes" not in f
+    assert {"churn", "label_issues", "forgetting"} <= set(f)
+
+
+def test_a_log_without_predictions_cannot_be_explained():
+    run = Run(make_epoch_table({1: {"val_loss": 0.5}, 2: {"val_loss": 0.6}}))
+    (finding,) = explain(run)
+    assert finding.code == "no_predictions" and finding.severity == "undetermined"
+    assert "Cannot explain" in finding.claim
+
+
+def test_findings_are_json_ready_and_tables_are_dataframes(overconfident):
+    run, analysis, f = overconfident
+    text = json.dumps([x.to_dict() for x in f.values()], allow_nan=False)
+    assert "share_wrong_at_best" in text
+    tables = analysis.tables()
+    assert {"per_epoch", "churn", "reliability", "top_samples", "samples", "label_issues", "train_samples"} <= set(tables)
+    assert tables["per_epoch"].index.name == "epoch"
+    assert len(tables["samples"]) == run.predictions.n_samples
+    forgetting = f["forgetting"].evidence
+    assert forgetting["train"]["samples"] == run.meta.n_train
+    assert forgetting["val"]["unforgettable"] == pytest.approx(np.mean(analysis.val.arrays["unforgettable"]))
+
+
+def test_label_noise_is_reported_as_candidate_label_problems():
+    run = simulate_run("healthy", n=2000, epochs=10, seed=8, label_noise=0.05)
+    f = _by_code(explain(run))
+    issues = f["label_issues"]
+    assert issues.severity == "warning" and issues.evidence["count"] > 10
+    assert f"{issues.evidence['count']} validation samples" in issues.claim
+
+
+def _seed_runs(offsets, n_val=2000, seed=0):
+    from dynamics.run import RunMeta
+
+    rng = np.random.default_rng(seed)
+    runs = []
+    for off in offsets:
+        acc = rng.binomial(2000, 0.8 + off, 20) / 2000
+        meta = RunMeta(n_val=n_val) if n_val else RunMeta()
+        runs.append(Run(make_epoch_table({e + 1: {"val_accuracy": a} for e, a in enumerate(acc)}), meta))
+    return runs
+
+
+def test_seeds_finding_compares_spread_with_binomial_noise():
+    from dynamics.sample_findings import seeds_finding
+
+    same = seeds_finding(_seed_runs([0.0] * 8))
+    assert same.severity == "info" and "no more than sampling noise" in same.claim
+    se = same.evidence["binomial_se"]
+    assert se == pytest.approx(np.sqrt(same.evidence["mean"] * (1 - same.evidence["mean"]) / 2000))
+    assert f"{100 * se:.2f} points" in same.claim
+    apart = seeds_finding(_seed_runs([-0.03, 0.0, 0.03, 0.01]))
+    assert apart.severity == "warning" and apart.evidence["ratio_to_binomial"] > 1.5
+    unknown = seeds_finding(_seed_runs([0.0, 0.0], n_val=None))
+    assert unknown.severity == "undetermined" and "cannot be told" in unknown.claim
+
+
+def test_too_few_samples_or_epochs_leave_the_stories_undetermined():
+    f = _by_code(explain(simulate_run("overconfident", n=50, epochs=10)))
+    assert f["val_loss_rise"].severity == "undetermined"
+    assert "only 50 validation samples" in f["val_loss_rise"].claim
+    one = _by_code(explain(simulate_run("overconfident", n=300, epochs=10), analysis=None))
+    assert one["val_loss_rise"].severity == "warning"
+    from dynamics.run import Predictions
+
+    single = Run(make_epoch_table({1: {}}), predictions=Predictions([1], np.array([0, 1]), [np.array([0.2, 0.9])]))
+    g = _by_code(explain(single))
+    assert "only 1 epoch was recorded" in g["val_loss_rise"].claim and g["churn"].severity == "undetermined"
+
+
+def test_explaining_imports_no_keras_backend_or_matplotlib():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dynamics.simulate import simulate_run\n"
+        "from dynamics.explain import explain\n"
+        "explain(simulate_run('overconfident', n=300, epochs=5))\n"
+        "print(sorted(m for m in ('keras', 'jax', 'tensorflow', 'torch', 'matplotlib') if m in sys.modules))\n"
+    )
+    from conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
