@@ -13,10 +13,11 @@ if importlib.util.find_spec("keras") is None:
     pytest.skip("needs the [train] extra (keras)", allow_module_level=True)
 
 from dynamics.io import load_run, load_runs  # noqa: E402
-from dynamics.rundir import read_run_dir, sample_texts  # noqa: E402
+from dynamics.rundir import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
+from dynamics.synthetic import decode  # noqa: E402
 from dynamics.training import TrainConfig, build_model, train  # noqa: E402
 
-TINY = dict(dataset="synthetic", epochs=2, max_samples=150, train_subset=40, verbose=1, label_noise=0.1)
+TINY = dict(dataset="synthetic", epochs=2, max_samples=120, train_subset=40, verbose=1, label_noise=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +33,27 @@ def runs(tmp_path_factory):
 def test_each_pooling_records_a_loadable_run(runs):
     config, paths, lines = runs
     assert [p.name for p in paths] == ["synthetic-last-seed0", "synthetic-mean-seed0", "synthetic-max-seed0"]
-    assert lines[0].startswith("synthetic: 150 training and 150 validation samples (test), backend jax")
+    assert lines[0].startswith("synthetic: 120 training and 120 validation samples (test), backend jax")
     for path, pooling in zip(paths, ("last", "mean", "max")):
         run = load_run(path)  # the project's loader dispatches directories to read_run_dir
         assert run.meta.format == "recorded" and run.meta.extra["pooling"] == pooling
         assert list(run.epochs.index) == [1, 2]
         assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(run.epochs.columns)
-        assert (run.meta.n_train, run.meta.n_val, run.meta.classes) == (150, 150, 2)
+        assert (run.meta.n_train, run.meta.n_val, run.meta.classes) == (120, 120, 2)
         extra = run.meta.extra
         assert extra["backend"] == "jax" and extra["keras_version"].startswith("3.")
         assert extra["seed"] == 0 and extra["dataset"] == "synthetic" and extra["options"]["label_noise"] == 0.1
         assert f"imdb_lstm_{pooling}" in extra["model"]["summary"] and extra["model"]["params"] > 2_560_000
-        assert len(extra["val_flipped_ids"]) == 15  # 10% of the 150 validation labels
+        assert len(extra["val_flipped_ids"]) == 12  # 10% of the 120 validation labels
         preds = run.predictions
-        assert preds.proba[0].shape == (150,) and preds.proba[0].dtype == np.float16
-        assert np.isfinite(preds.stacked()).all() and list(preds.sample_ids) == list(range(150))
+        assert preds.proba[0].shape == (120,) and preds.proba[0].dtype == np.float16
+        assert np.isfinite(preds.stacked()).all() and list(preds.sample_ids) == list(range(120))
         assert run.train_predictions.proba[1].shape == (40,)
         assert run.timing["seconds"].gt(0).all()
         texts = sample_texts(path)
-        assert len(texts) == 150 and texts[0].startswith("<start> ")
+        inputs = np.load(path / "val" / "inputs.npy")
+        assert len(texts) == 120 and texts[5] == decode(inputs[5], read_vocabulary(path))
+        assert len(texts[5].split()) == np.count_nonzero(inputs[5]) <= 80
 
 
 @pytest.mark.slow
@@ -92,8 +95,9 @@ def test_mean_and_max_pooling_ignore_padding():
         model = build_model(config, pooling, keras)
         lstm = next(layer for layer in model.layers if isinstance(layer, keras.layers.LSTM))
         pool = model.layers[model.layers.index(lstm) + 1]
-        steps = keras.Model(model.inputs, lstm.output).predict(x, verbose=0)
-        pooled = keras.Model(model.inputs, pool.output).predict(x, verbose=0)
+        # eager calls (no XLA compilation): dropout is off outside training
+        steps = np.asarray(keras.Model(model.inputs[0], lstm.output)(x, training=False))
+        pooled = np.asarray(keras.Model(model.inputs[0], pool.output)(x, training=False))
         expected = np.stack([reduce(steps[i][mask[i]], axis=0) for i in range(len(x))])
         np.testing.assert_allclose(pooled, expected, rtol=1e-5, atol=1e-6)
         assert model.count_params() == 50 * 4 + 4 * (3 * (4 + 3) + 3) + 3 + 1
