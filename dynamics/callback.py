@@ -16,76 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from dynamics.callback_data import check_pair, class_labels, n_rows, pad_rows, sigmoid, softmax, take
 from dynamics.errors import ArgumentError
 from dynamics.kerasenv import backend_version, import_keras
 from dynamics.run import Event
 
 keras = import_keras(respect_config=True)
-
-
-def _n_rows(x: Any) -> int:
-    if isinstance(x, Mapping):
-        return _n_rows(next(iter(x.values())))
-    if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape"):
-        return _n_rows(x[0])
-    return len(x)
-
-
-def _take(x: Any, index: np.ndarray) -> Any:
-    if isinstance(x, Mapping):
-        return {k: _take(v, index) for k, v in x.items()}
-    if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape"):
-        return type(x)(_take(v, index) for v in x)
-    return np.asarray(x)[index]
-
-
-def _pad_rows(x: Any, n: int, pad: int) -> Any:
-    """``x`` with its last row repeated ``pad`` times (so batches divide evenly)."""
-    return _take(x, np.concatenate([np.arange(n), np.full(pad, n - 1)]))
-
-
-def _check_pair(name: str, data: Any) -> tuple[Any, np.ndarray]:
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise ArgumentError(
-            f"{name} must be a tuple (x, y) of arrays. Received: {name}={type(data).__name__}"
-        )
-    x, y = data
-    try:
-        n = _n_rows(x)
-        y = np.asarray(y)
-    except TypeError:
-        raise ArgumentError(
-            f"{name} must hold arrays (not a dataset or generator). Received: {name}=({type(x).__name__}, ...)"
-        ) from None
-    if y.ndim == 0 or y.shape[0] != n or n == 0:
-        raise ArgumentError(
-            f"{name} needs as many labels as samples (at least one). "
-            f"Received: {name} with {n} samples and labels of shape {y.shape}"
-        )
-    return x, y
-
-
-def _labels(y: np.ndarray) -> np.ndarray:
-    """Class index of each sample from 0/1, sparse or one-hot labels."""
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] > 1:
-        return y.argmax(axis=1).astype(np.int64)
-    return np.rint(y.reshape(len(y))).astype(np.int64)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    out = np.empty_like(z, dtype=np.float64)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 class PredictionRecorder(keras.callbacks.Callback):
@@ -178,8 +114,8 @@ class PredictionRecorder(keras.callbacks.Callback):
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.x_val, self.y_val = _check_pair("validation_data", validation_data)
-        self.n_val = _n_rows(self.x_val)
+        self.x_val, self.y_val = check_pair("validation_data", validation_data)
+        self.n_val = n_rows(self.x_val)
         if sample_ids is None:
             self.sample_ids = np.arange(self.n_val)
         else:
@@ -195,10 +131,10 @@ class PredictionRecorder(keras.callbacks.Callback):
             raise ArgumentError(f'dtype must be "float16" or "float32". Received: dtype={dtype!r}')
         self.x_train = self.y_train = self.train_ids = None
         if train_data is not None:
-            x_tr, y_tr = _check_pair("train_data", train_data)
-            n_tr = _n_rows(x_tr)
+            x_tr, y_tr = check_pair("train_data", train_data)
+            n_tr = n_rows(x_tr)
             self.train_ids = self._subset(train_subset, n_tr, seed)
-            self.x_train, self.y_train = _take(x_tr, self.train_ids), np.asarray(y_tr)[self.train_ids]
+            self.x_train, self.y_train = take(x_tr, self.train_ids), np.asarray(y_tr)[self.train_ids]
         elif train_subset is not None:
             raise ArgumentError(
                 f"train_subset needs train_data. Received: train_subset={train_subset!r}, train_data=None"
@@ -213,6 +149,10 @@ class PredictionRecorder(keras.callbacks.Callback):
         self.metadata = dict(metadata or {})
         self.vocabulary = list(vocabulary) if vocabulary is not None else None
         self._reset()
+        if keras.backend.backend() == "jax":
+            dist = keras.distribution.distribution()
+            if dist is not None and int(np.prod(dist.device_mesh.shape)) > 1:
+                self._install_step_sync()
 
     @staticmethod
     def _subset(train_subset: Any, n: int, seed: int) -> np.ndarray:
@@ -247,7 +187,6 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._last_logs: dict | None = None
         self._epoch_start = None
         self._n_devices = 1
-        self._sync_steps = False
         self._checked_range = False
 
     @property
@@ -270,10 +209,10 @@ class PredictionRecorder(keras.callbacks.Callback):
         meta = RunMeta(source="<PredictionRecorder>", format="recorded", era="keras3",
                        n_val=self.n_val, classes=self._classes if self.epochs else None,
                        extra=dict(self.metadata))
-        preds = Predictions(np.asarray(self.epochs), _labels(self.y_val), list(self.val_proba), self.sample_ids)
+        preds = Predictions(np.asarray(self.epochs), class_labels(self.y_val), list(self.val_proba), self.sample_ids)
         train = None
         if self.x_train is not None:
-            train = Predictions(np.asarray(self.epochs), _labels(self.y_train), list(self.train_proba), self.train_ids)
+            train = Predictions(np.asarray(self.epochs), class_labels(self.y_train), list(self.train_proba), self.train_ids)
         return Run(epochs=table, meta=meta, events=list(self.events), timing=timing,
                    predictions=preds, train_predictions=train)
 
@@ -314,7 +253,11 @@ class PredictionRecorder(keras.callbacks.Callback):
             self._n_devices = int(mesh.shape[mesh.axis_names.index(axis)])
         else:
             self._n_devices = int(np.prod(mesh.shape))
-        self._sync_steps = int(np.prod(mesh.shape)) > 1
+        if int(np.prod(mesh.shape)) > 1 and "on_train_batch_end" not in self.__dict__:
+            self._install_step_sync()
+            callbacks = self._callbacks_ref() if self._callbacks_ref is not None else None
+            if callbacks is not None and hasattr(callbacks, "_async_train"):
+                callbacks._async_train = False  # the list decided before the override existed
 
     def _start_directory(self) -> None:
         from dynamics.rundir import PROGRESS, RunDirWriter
@@ -341,10 +284,10 @@ class PredictionRecorder(keras.callbacks.Callback):
         inputs = x if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "iu" else None
         self._writer.start(
             meta,
-            val_labels=_labels(self.y_val),
+            val_labels=class_labels(self.y_val),
             val_ids=self.sample_ids,
             val_inputs=inputs if self.vocabulary is not None else None,
-            train_labels=None if self.y_train is None else _labels(self.y_train),
+            train_labels=None if self.y_train is None else class_labels(self.y_train),
             train_ids=self.train_ids,
             vocabulary=self.vocabulary,
         )
@@ -370,15 +313,26 @@ class PredictionRecorder(keras.callbacks.Callback):
             params = None
         return {"name": self.model.name, "params": params, "summary": "\n".join(lines)}
 
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._sync_steps:
-            # Workaround for jaxlib's CPU all-reduce deadlock under DataParallel:
-            # let the previous step finish before the next one is dispatched.
-            import jax
+    def _install_step_sync(self) -> None:
+        """Work around jaxlib's CPU all-reduce deadlock under DataParallel.
 
-            state = getattr(self.model, "_jax_state", None)
-            if state is not None:
-                jax.block_until_ready(state)
+        Measured here (jaxlib 0.10.2, 2 virtual CPU devices): consecutive
+        train steps overlap and XLA's all-reduce waits forever for the second
+        device (SIGABRT after 40 s), with or without Keras. Blocking on each
+        step's logs in ``on_train_batch_end`` fixes it -- and only if that hook
+        runs in the training loop's thread: Keras dispatches batch-end hooks
+        to a thread pool unless some callback overrides ``on_train_batch_end``
+        (``CallbackList._configure_async_dispatch``). So the override exists
+        only on recorders that train under a distribution: an instance
+        attribute, set when the recorder is created (after
+        ``set_distribution``) or, failing that, when training begins.
+        """
+        self.on_train_batch_end = self._wait_for_step
+
+    def _wait_for_step(self, batch, logs=None):
+        import jax
+
+        jax.block_until_ready(logs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._refresh_last_row()
@@ -461,12 +415,12 @@ class PredictionRecorder(keras.callbacks.Callback):
 
     # -- the prediction pass -----------------------------------------------
     def _predict(self, x: Any) -> np.ndarray:
-        n = _n_rows(x)
+        n = n_rows(x)
         d = self._n_devices
         batch = max(d, self.batch_size // d * d)  # every batch divides among the devices
         pad = (-n) % d
         if pad:
-            x = _pad_rows(x, n, pad)
+            x = pad_rows(x, n, pad)
         out = self.model.predict(x, batch_size=batch, verbose=0)
         if isinstance(out, (list, tuple, dict)):
             raise ArgumentError(
@@ -484,10 +438,10 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._width = 1 if raw.ndim == 1 else int(np.prod(raw.shape[1:]))
         if self._width == 1:
             z = raw.reshape(len(raw))
-            proba = _sigmoid(z) if self.from_logits else z
+            proba = sigmoid(z) if self.from_logits else z
         else:
             z = raw.reshape(len(raw), self._width)
-            proba = _softmax(z) if self.from_logits else z
+            proba = softmax(z) if self.from_logits else z
         if not self._checked_range:
             self._checked_range = True
             finite = proba[np.isfinite(proba)]

@@ -51,7 +51,7 @@ def choose_backend(*, respect_config: bool = False) -> str:
         (the callback, which runs in the user's own program, does this); the
         trainer uses JAX unless ``KERAS_BACKEND`` says otherwise.
     """
-    if "keras" in sys.modules:
+    if sys.modules.get("keras") is not None:
         import keras
 
         return keras.backend.backend()
@@ -75,7 +75,7 @@ def import_keras(*, respect_config: bool = False) -> ModuleType:
         Keras, Keras 3, or the chosen backend's package is not installed;
         the message says what to install.
     """
-    if "keras" not in sys.modules:
+    if sys.modules.get("keras") is None:
         if not _installed("keras"):
             raise MissingDependencyError(f"training needs Keras 3 and JAX, which are not installed: {INSTALL_HINT}")
         backend = choose_backend(respect_config=respect_config)

@@ -1,15 +1,25 @@
 """A synthetic sentiment dataset shaped like Keras's IMDB, generated in code.
 
-No download: reviews are token sequences built from a small English-like
-vocabulary. Each review expresses a hidden sentiment through a few *cue
-phrases* (``great``, ``boring``), some of which disagree with it (mixed
-reviews), some negated (``not good`` reads as negative, ``not bad`` as
-positive), scattered among neutral filler words drawn with a Zipf law, as
-words in real reviews are. The label is the sign of the review's cue
-polarities; reviews are longer than the model's 80-token window, so a cue cut
-off by the window leaves some labels unreadable, and a fraction of labels is
-flipped on purpose (:func:`dynamics.datasets.flip_labels`) to play the part of
-IMDB's mislabelled and ambiguous reviews.
+No download: reviews are token sequences over a small English-like
+vocabulary (common words, sentiment cues, negators, intensifiers, then
+pronounceable pseudo-words), so a review can be shown as text. Each review
+has a hidden sentiment and says it through a few *cue phrases* (``great``,
+``really boring``); some phrases disagree with it (mixed reviews) and some
+are negated (``not bad`` reads as positive, ``not good`` as negative), so
+word counts alone are not enough and word order matters. Cue phrases sit
+among neutral filler words drawn with a Zipf law, as words in real reviews
+are. The label is the sign of the phrases' polarities (a tie goes to the
+hidden sentiment).
+
+The model of ``imdb_lstm.py`` reads only the last 80 tokens. In a fraction
+``hidden_rate`` of the reviews every cue lies before that window -- the
+review states its opinion early and rambles on -- so the model cannot read
+the label; it can only memorize those training reviews by their filler
+words. That is what reproduces the seed's curves: as training goes on the
+model grows confident on the unreadable validation reviews, right or wrong
+at random, so ``val_loss`` climbs while ``val_accuracy`` holds (README,
+"Training the IMDB LSTM"). Extra label noise, if wanted, comes from
+:func:`dynamics.datasets.flip_labels`.
 
 Token ids follow ``keras.datasets.imdb``'s convention: 0 is padding, 1 marks
 the start of a review, 2 is out-of-vocabulary, words start at 3.
@@ -41,13 +51,13 @@ INTENSIFIERS = "very really quite so truly rather".split()
 #: Common words placed first so that they are the most frequent filler.
 COMMON = (
     "the a and of to is in it this that was as with for movie film but on you he "
-    "are his have be one all at by an they who so from like her just about out if "
+    "are his have be one all at by an they who from like her just about out if "
     "has what some there can more when time even she up my would which only story "
-    "really see their had we were me well than much get been people also bit will "
+    "see their had we were me well than much get been people also bit will "
     "other do into first because how him most made its then way make them could "
     "too any after characters character think watch two films seen many life plot "
-    "acting being never little where over off did does ever end man scene here "
-    "scenes show through why something better still years back actors director"
+    "acting being little where over off did does ever end man scene here "
+    "scenes show through why something still years back actors director"
 ).split()
 _SPECIALS = ["<pad>", "<start>", "<oov>"]
 _ONSETS = "b c d f g h j k l m n p r s t v w z br ch cl dr fl gr pl sh st th tr".split()
@@ -68,6 +78,12 @@ class SyntheticConfig:
         Review length in words, drawn uniformly; the model sees the last 80.
     mean_cues : float
         Mean number of cue phrases per review (1 + Poisson(mean_cues - 1)).
+    hidden_rate : float
+        Fraction of reviews whose cue phrases all lie before the last
+        ``window`` tokens (the part the model reads).
+    window : int
+        Tokens the model reads (``maxlen`` of ``pad_sequences``, which keeps
+        the end of a long review).
     agreement : float
         Probability that a cue phrase agrees with the review's hidden sentiment.
     negation_rate : float
@@ -77,15 +93,15 @@ class SyntheticConfig:
         Seed of the generator; the same config gives the same reviews.
     """
 
-    n_train: int = 10000
+    n_train: int = 6000
     n_test: int = 2500
     vocab_size: int = 5000
     min_length: int = 30
-    max_length: int = 150
-    mean_cues: float = 6.0
+    max_length: int = 110
+    mean_cues: float = 8.0
     agreement: float = 0.8
     negation_rate: float = 0.15
-    hidden_rate: float = 0.2
+    hidden_rate: float = 0.15
     window: int = 80
     seed: int = 0
 
@@ -105,7 +121,9 @@ class SyntheticConfig:
             )
         if self.mean_cues < 1:
             raise ArgumentError(f"mean_cues must be >= 1. Received: mean_cues={self.mean_cues}")
-        for name in ("agreement", "negation_rate"):
+        if self.window < 1:
+            raise ArgumentError(f"window must be >= 1. Received: window={self.window}")
+        for name in ("agreement", "negation_rate", "hidden_rate"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ArgumentError(f"{name} must be in [0, 1]. Received: {name}={value}")
@@ -143,8 +161,9 @@ def vocabulary(vocab_size: int) -> list[str]:
 def decode(ids: np.ndarray, words: list[str]) -> str:
     """Token ids as text (padding dropped, unknown ids shown as ``<oov>``).
 
-    >>> decode(np.array([0, 0, 1, 3, 57]), vocabulary(300))
-    '<start> the good'
+    >>> words = vocabulary(300)
+    >>> decode(np.array([0, 0, 1, 3, words.index("not"), words.index("good")]), words)
+    '<start> the not good'
     """
     out = []
     for i in np.asarray(ids).ravel():
