@@ -28,11 +28,10 @@ import math
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import listing, pval
+from dynamics.diagnosis.flips import flips_finding
+from dynamics.diagnosis.storage import storage_finding
+from dynamics.diagnosis.wording import listing
 from dynamics.findings import Finding
 
 #: Prefix of every table this producer publishes.
@@ -44,7 +43,6 @@ PER_SAMPLE_TABLES = ("samples_per_sample", "samples_data_map", "samples_train_pe
 _RENAME = {"samples": "per_sample", "train_samples": "train_per_sample"}
 #: The mistakes "grew more confident" when their mean loss rose this much (nats).
 MISTAKE_GROWTH = 0.1
-ALPHA = 0.05
 
 
 def producer(analysis: Any | None = None) -> Any:
@@ -87,77 +85,15 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     findings = [_with_texts(run, a, f) if f.code == "label_issues" else f for f in findings]
     by_code = {f.code: f for f in findings}
     _stories_verdict(ctx, by_code.get("val_loss_rise"))
-    storage = _storage(ctx, a, run.predictions)
+    storage = storage_finding(ctx, a, run.predictions)
     if storage is not None:  # right after the summary it qualifies
         at = next((i + 1 for i, f in enumerate(findings) if f.code == "val_loss_rise"), 0)
         findings.insert(at, storage)
-    findings.append(_paired(ctx, a, run.predictions))
+    findings.append(flips_finding(ctx, a, run.predictions))
     exact = _mistakes(ctx, a, by_code.get("val_loss_rise"))
     if exact is not None:
         findings.append(exact)
     return findings
-
-
-# -- float16 storage --------------------------------------------------------------
-
-#: Recomputed and logged val_loss differ "materially" beyond this relative gap.
-STORAGE_GAP = 0.01
-
-
-def _storage(ctx: Context, a: Any, predictions: Any) -> Finding | None:
-    """How far float16 storage leaves the loss of a binary model unknown, epoch by epoch."""
-    from dynamics.stats.probabilities import iter_views
-    from dynamics.stats.storage import FLOAT16_TOP, stored_loss
-
-    if a.n_classes != 2 or not len(predictions) or np.asarray(predictions.proba[0]).dtype != np.float16:
-        return None
-    logged = ctx.run.series("val_loss") if ctx.run.has("val_loss") else pd.Series(dtype=float)
-    rows = {}
-    for view in iter_views(predictions):
-        st = stored_loss(view.raw, view.y_true, view.loss, view.correct)
-        rows[view.epoch] = {**st._asdict(), "logged": float(logged.get(view.epoch, math.nan))}
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "epoch"
-    table["gap"] = table["stored_mean"] - table["logged"]
-    tol = 1e-6 * table["logged"].abs() + 1e-6
-    table["logged_within"] = (table["logged"] >= table["low"] - tol) & (table["logged"] <= table["high"] + tol)
-    ctx.tables[PREFIX + "storage"] = table
-    ctx.facts["stored_loss"] = table
-    worst = table["gap"].abs().idxmax() if table["gap"].notna().any() else int(table["saturated"].idxmax())
-    if table["saturated"].max() == 0 and not (table["gap"].abs() > STORAGE_GAP * table["logged"]).any():
-        return None
-    w = table.loc[worst]
-    material = bool((table["gap"].abs() > STORAGE_GAP * table["logged"]).any())
-    sat = table[table["saturated"] > 0]
-    claim = (f"The predictions are stored as float16, which rounds every probability above {FLOAT16_TOP + 2**-12:.5f} "
-             f"to 1: at {len(sat)} of the {len(table)} recorded epochs some validation samples of class 0 are stored "
-             f"with P(class 1) = 1.0 (at epoch {int(worst)}: {int(w['saturated'])}), so their loss, anything from 8.32 "
-             "to 15.94 nats, is recomputed as 15.94.")
-    if math.isfinite(w["logged"]):
-        within = "which contains" if w["logged_within"] else "which does not contain"
-        claim += (f" Recomputed from the stored values val_loss is {w['stored_mean']:.4f} at epoch {int(worst)} where "
-                  f"Keras logged {w['logged']:.4f}; the stored values allow any mean from {w['low']:.4f} to "
-                  f"{w['high']:.4f}, {within} the logged value.")
-        if not bool(table["logged_within"].all()):
-            bad = [int(e) for e in table.index[~table["logged_within"]] if math.isfinite(table.at[e, "logged"])]
-            if bad:
-                claim += (f" At epoch{'s' if len(bad) > 1 else ''} {listing([str(e) for e in bad])} the logged val_loss "
-                          "lies outside what the stored values allow: something besides storage differs (sample "
-                          "weights, a loss term, another validation set).")
-    if material:
-        claim += (" The per-sample numbers of this run (shares of the rise, the mistakes' mean loss, temperature "
-                  "scaling) come from the stored values and overstate the loss of the most confident mistakes.")
-    evidence = {"epochs": {int(e): {k: (bool(v) if k == "logged_within" else float(v)) for k, v in r.items()}
-                           for e, r in table.iterrows()},
-                "worst_epoch": int(worst), "threshold": STORAGE_GAP}
-    if material:
-        ctx.offer_verdict(13, f"Caution: the predictions are stored as float16, which overstates the most confident "
-                              f"mistakes: val_loss recomputed from them is {w['stored_mean']:.4f} at epoch {int(worst)} "
-                              f"against {w['logged']:.4f} logged; record with float32 for exact per-sample numbers.",
-                          key="storage")
-    return Finding("stored_precision", "warning" if material else "info", claim, evidence,
-                   "Record with float32 predictions: dynamics train --float32, or PredictionRecorder(..., dtype=\"float32\").",
-                   "samples")
 
 
 # -- verdict ------------------------------------------------------------------
@@ -185,111 +121,6 @@ def _stories_verdict(ctx: Context, summary: Finding | None) -> None:
         f"{_pct(ev['fraction_for_half'], 1)} of samples carry half of it, {_pct(ev['flip_rate'], 1)} of samples flip each "
         f"epoch while accuracy moves {100 * ev['acc_move']:.2f} points: {held}{nature}."
     ), key="samples")
-
-
-# -- McNemar on the real flips -------------------------------------------------
-
-
-def _correct_at(predictions: Any, epoch: int) -> np.ndarray:
-    from dynamics.stats.probabilities import EpochView
-
-    i = int(np.flatnonzero(np.asarray(predictions.epochs) == epoch)[0])
-    return EpochView(predictions.proba[i], predictions.y_true, epoch=epoch).correct
-
-
-def _pair_text(t: Any, first: int, last: int, what: str) -> str:
-    verdict = "more than chance" if t.p_value < ALPHA else "within chance"
-    return (f"from epoch {first} ({what}) to epoch {last}, {t.right_to_wrong} samples went right -> wrong and "
-            f"{t.wrong_to_right} wrong -> right (net {t.wrong_to_right - t.right_to_wrong:+d}, "
-            f"{100 * t.accuracy_change:+.2f} points): exact McNemar {pval(t.p_value)}, {verdict}")
-
-
-def _paired(ctx: Context, a: Any, predictions: Any) -> Finding:
-    from dynamics.stats.paired import consecutive_tests, mcnemar_test
-
-    n = a.n_samples
-    acc = a.per_epoch["accuracy"]
-    last = a.last_epoch
-    best_acc = int(acc.idxmax())  # first maximum: the earliest best epoch
-    tests = consecutive_tests(a.churn, n, alpha=ALPHA)
-    ctx.tables[PREFIX + "mcnemar"] = tests
-    evidence: dict[str, Any] = {"n_val": n, "alpha": ALPHA}
-    parts = []
-    name = ctx.val_accuracy or "val_accuracy"
-    first_test = None
-    if best_acc != last:
-        first_test = mcnemar_test(_correct_at(predictions, best_acc), a.arrays["correct_end"])
-        parts.append(f"Sample by sample, {_pair_text(first_test, best_acc, last, f'highest {name}, {acc[best_acc]:.4f}')}.")
-        evidence["best_accuracy_vs_last"] = {"from_epoch": best_acc, "to_epoch": last, **first_test.to_dict()}
-    b = a.best_epoch
-    if b not in (best_acc, last):
-        t = mcnemar_test(a.arrays["correct_best"], a.arrays["correct_end"])
-        parts.append(f"Likewise {_pair_text(t, b, last, 'lowest val_loss')}.")
-        evidence["best_loss_vs_last"] = {"from_epoch": b, "to_epoch": last, **t.to_dict()}
-    after = tests[tests["from_epoch"] >= b]
-    if len(after) >= 2 or (len(after) == 1 and first_test is None):
-        sig, fdr = int(after["significant"].sum()), int(after["significant_fdr"].sum())
-        changed = float(after["changed"].mean())
-        net = float((after["wrong_to_right"] - after["right_to_wrong"]).abs().mean())
-        shown = sorted(after.index, key=lambda e: after.at[e, "p_value"])[:3]
-        pairs = "; ".join(f"{int(after.at[e, 'from_epoch'])}->{e}: {after.at[e, 'right_to_wrong']} right -> wrong, "
-                          f"{after.at[e, 'wrong_to_right']} wrong -> right, {pval(after.at[e, 'p_value'])}"
-                          for e in shown)
-        parts.append(
-            f"After epoch {b} (lowest val_loss), {changed:.0f} of the {n} samples ({_pct(changed / n, 1)}) change class "
-            f"between consecutive epochs on average, while the number right changes by only {net:.1f} "
-            f"({100 * net / n:.2f} points): {_of(sig, len(after), 'consecutive change')} beyond chance by McNemar's "
-            f"exact test (p < {ALPHA:g}), {fdr} after Benjamini-Hochberg correction for {len(after)} tests. "
-            f"Smallest p-value{'s' if len(shown) > 1 else ''}: {pairs}."
-        )
-        evidence["consecutive_after_best"] = {"from_epoch": b, "pairs": len(after), "significant": sig,
-                                              "significant_fdr": fdr, "mean_changed": changed, "mean_abs_net": net}
-    evidence["consecutive_all"] = {"pairs": len(tests), "significant": int(tests["significant"].sum()),
-                                   "significant_fdr": int(tests["significant_fdr"].sum())}
-    if not parts:
-        parts.append(f"Only one epoch ({last}) was recorded: there is no pair of epochs to compare.")
-    ctx.supersede("paired_comparison_needs_samples", "paired_flips")
-    severity = "warning" if first_test is not None and first_test.p_value < ALPHA and first_test.accuracy_change < 0 else "info"
-    ctx.withdraw_verdict("wobble")
-    _paired_verdict(ctx, evidence, name)
-    return Finding("paired_flips", severity, " ".join(parts), evidence, None, "noise")
-
-
-def _of(k: int, total: int, noun: str, qualifier: str = "") -> str:
-    """'0 of the 9 changes are', '1 of the 9 changes is', 'the one change is not'.
-
-    >>> _of(1, 9, "change"), _of(0, 1, "change", " after epoch 3")
-    ('1 of the 9 changes is', 'the one change after epoch 3 is not')
-    """
-    if total == 1:
-        return f"the one {noun}{qualifier} is" + ("" if k else " not")
-    return f"{k} of the {total} {noun}s{qualifier} {'is' if k == 1 else 'are'}"
-
-
-def _paired_verdict(ctx: Context, ev: dict[str, Any], name: str) -> None:
-    c = ev.get("consecutive_after_best")
-    first = ev.get("best_accuracy_vs_last")
-    if c is None and first is None:
-        return
-    bits = []
-    if c is not None:
-        where = f" after epoch {c['from_epoch']}"
-        bits.append(f"{_of(c['significant'], c['pairs'], 'epoch-to-epoch change', where)} "
-                    f"beyond chance (McNemar's exact test on the samples that flipped, p < {ALPHA:g})")
-    real_drop = first is not None and first["p_value"] < ALPHA and first["accuracy_change"] < 0
-    if first is not None:
-        bits.append(f"from epoch {first['from_epoch']} (highest {name}) to {first['to_epoch']}, {first['right_to_wrong']} "
-                    f"samples went right -> wrong against {first['wrong_to_right']} wrong -> right "
-                    f"({pval(first['p_value'])})")
-    balanced = (c is None or c["significant"] == 0) and (first is None or first["p_value"] >= ALPHA)
-    if real_drop:
-        end = f": {name} really fell, beyond the samples trading places."
-    elif balanced:
-        end = f": the {name} wobble is samples trading places in balanced numbers, not a change in accuracy."
-    else:
-        end = "."
-    text = "Counting the flips, " + listing(bits) + end
-    ctx.offer_verdict(15, text, key="paired")
 
 
 # -- the exact group means a log could only bound -----------------------------

@@ -1,0 +1,80 @@
+"""Float16 storage of a binary model's predictions: what it leaves unknown about the loss.
+
+See :mod:`dynamics.stats.storage`. The finding (``stored_precision``)
+compares the val_loss Keras logged with the one recomputed from the stored
+predictions and with the range the stored values allow, and says when the
+per-sample numbers overstate the most confident mistakes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dynamics.diagnosis.context import Context
+from dynamics.diagnosis.wording import listing
+from dynamics.findings import Finding
+
+PREFIX = "samples_"
+#: Recomputed and logged val_loss differ "materially" beyond this relative gap.
+STORAGE_GAP = 0.01
+
+
+def storage_finding(ctx: Context, a: Any, predictions: Any) -> Finding | None:
+    """``stored_precision``: how far float16 storage leaves the loss of a binary model unknown, epoch by epoch."""
+    from dynamics.stats.probabilities import iter_views
+    from dynamics.stats.storage import FLOAT16_TOP, stored_loss
+
+    if a.n_classes != 2 or not len(predictions) or np.asarray(predictions.proba[0]).dtype != np.float16:
+        return None
+    logged = ctx.run.series("val_loss") if ctx.run.has("val_loss") else pd.Series(dtype=float)
+    rows = {}
+    for view in iter_views(predictions):
+        st = stored_loss(view.raw, view.y_true, view.loss, view.correct)
+        rows[view.epoch] = {**st._asdict(), "logged": float(logged.get(view.epoch, math.nan))}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "epoch"
+    table["gap"] = table["stored_mean"] - table["logged"]
+    tol = 1e-6 * table["logged"].abs() + 1e-6
+    table["logged_within"] = (table["logged"] >= table["low"] - tol) & (table["logged"] <= table["high"] + tol)
+    ctx.tables[PREFIX + "storage"] = table
+    ctx.facts["stored_loss"] = table
+    worst = table["gap"].abs().idxmax() if table["gap"].notna().any() else int(table["saturated"].idxmax())
+    if table["saturated"].max() == 0 and not (table["gap"].abs() > STORAGE_GAP * table["logged"]).any():
+        return None
+    w = table.loc[worst]
+    material = bool((table["gap"].abs() > STORAGE_GAP * table["logged"]).any())
+    sat = table[table["saturated"] > 0]
+    claim = (f"The predictions are stored as float16, which rounds every probability above {FLOAT16_TOP + 2**-12:.5f} "
+             f"to 1: at {len(sat)} of the {len(table)} recorded epochs some validation samples of class 0 are stored "
+             f"with P(class 1) = 1.0 (at epoch {int(worst)}: {int(w['saturated'])}), so their loss, anything from 8.32 "
+             "to 15.94 nats, is recomputed as 15.94.")
+    if math.isfinite(w["logged"]):
+        within = "which contains" if w["logged_within"] else "which does not contain"
+        claim += (f" Recomputed from the stored values val_loss is {w['stored_mean']:.4f} at epoch {int(worst)} where "
+                  f"Keras logged {w['logged']:.4f}; the stored values allow any mean from {w['low']:.4f} to "
+                  f"{w['high']:.4f}, {within} the logged value.")
+        if not bool(table["logged_within"].all()):
+            bad = [int(e) for e in table.index[~table["logged_within"]] if math.isfinite(table.at[e, "logged"])]
+            if bad:
+                claim += (f" At epoch{'s' if len(bad) > 1 else ''} {listing([str(e) for e in bad])} the logged val_loss "
+                          "lies outside what the stored values allow: something besides storage differs (sample "
+                          "weights, a loss term, another validation set).")
+    if material:
+        claim += (" The per-sample numbers of this run (shares of the rise, the mistakes' mean loss, temperature "
+                  "scaling) come from the stored values and overstate the loss of the most confident mistakes.")
+    kinds = {"logged_within": bool, "saturated": int}
+    evidence = {"epochs": {int(e): {k: kinds.get(k, float)(v) for k, v in r.items()}
+                           for e, r in table.iterrows()},
+                "worst_epoch": int(worst), "threshold": STORAGE_GAP}
+    if material:
+        ctx.offer_verdict(13, f"Caution: the predictions are stored as float16, which overstates the most confident "
+                              f"mistakes: val_loss recomputed from them is {w['stored_mean']:.4f} at epoch {int(worst)} "
+                              f"against {w['logged']:.4f} logged; record with float32 for exact per-sample numbers.",
+                          key="storage")
+    return Finding("stored_precision", "warning" if material else "info", claim, evidence,
+                   "Record with float32 predictions: dynamics train --float32, or PredictionRecorder(..., dtype=\"float32\").",
+                   "samples")
