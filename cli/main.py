@@ -14,8 +14,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import click
 import typer
+
+try:  # typer up to 0.1x depends on click; later versions vendor it as typer._click
+    from click.exceptions import ClickException as _ClickException
+    from click.exceptions import Exit as _ClickExit
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from typer.exceptions import Exit as _ClickExit
+    from typer.exceptions import TyperException as _ClickException
 
 from dynamics.errors import DynamicsError
 
@@ -28,6 +34,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Keep ``dynamics`` a command group even while it has a single command."""
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -47,7 +58,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.exceptions.ClickException, click.exceptions.Exit):
+        except (typer.Exit, typer.Abort, _ClickException, _ClickExit):
             raise
         except DynamicsError as exc:
             raise fail(str(exc), exc.exit_code) from None
@@ -69,9 +80,10 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from cli import parse_cmd
+    from cli import analyze_cmd, parse_cmd
 
     app.command("parse")(guarded(parse_cmd.parse))
+    app.command("analyze")(guarded(analyze_cmd.analyze))
 
 
 _register()

@@ -1,0 +1,96 @@
+"""How numbers are written in claims: the same way everywhere."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+def num(value: float | None, digits: int = 4) -> str:
+    """A logged value as Keras prints it: 4 decimals, or ``%.4e`` when tiny.
+
+    >>> num(0.37361), num(0.000512), num(float("nan"))
+    ('0.3736', '5.1200e-04', 'nan')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "nan"
+    if value != 0 and abs(value) < 10 ** -(digits - 1):
+        return f"{value:.{digits}e}"
+    return f"{value:.{digits}f}"
+
+
+def signed(value: float, digits: int = 4) -> str:
+    """>>> signed(0.0022), signed(-0.5)
+    ('+0.0022', '-0.5000')
+    """
+    return ("+" if value >= 0 else "-") + num(abs(value), digits)
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    """A signed percentage.
+
+    >>> pct(143.7)
+    '+144%'
+    """
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:+.{digits}f}%"
+
+
+def points(value: float, digits: int = 1) -> str:
+    """An accuracy difference in percentage points.
+
+    >>> points(0.0147)
+    '1.5 points'
+    """
+    return f"{100 * value:.{digits}f} points"
+
+
+def pval(p: float) -> str:
+    """>>> pval(0.08333), pval(2e-6), pval(1.0)
+    ('p = 0.083', 'p = 2.0e-06', 'p = 1.000')
+    """
+    if p is None or math.isnan(p):
+        return "p = n/a"
+    if p < 1e-3:
+        return f"p = {p:.1e}"
+    return f"p = {p:.3f}"
+
+
+def span(first: int, last: int) -> str:
+    """>>> span(6, 74), span(5, 5)
+    ('epochs 6-74', 'epoch 5')
+    """
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
+
+
+def epoch_ranges(epochs: Iterable[int]) -> str:
+    """Compress epoch numbers into ranges.
+
+    >>> epoch_ranges([1, 2, 3, 4, 5, 75, 76, 77])
+    '1-5 and 75-77'
+    """
+    es = sorted(set(int(e) for e in epochs))
+    parts: list[str] = []
+    start = prev = None
+    for e in es + [None]:  # type: ignore[list-item]
+        if start is None:
+            start = prev = e
+            continue
+        if e is not None and e == prev + 1:
+            prev = e
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = e
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def listing(items: list[str]) -> str:
+    """>>> listing(["a"]), listing(["a", "b", "c"])
+    ('a', 'a, b and c')
+    """
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,204 @@
+"""Load runs from anything a user has: sniff the source, dispatch to its reader.
+
+``load_runs(source)`` accepts
+
+* a path to a printed log (any era, pasted or captured with ``\\r``/``\\b``),
+  a CSVLogger file, or a History JSON -- told apart by their first bytes;
+* ``"-"`` for standard input, so a log can be pasted into the terminal;
+* a recorded run directory (it has a ``meta.json``), read by
+  :func:`dynamics.rundir.read_run_dir`;
+* the text itself (a string with a line break), bytes, or an open file.
+
+Every failure is a :class:`~dynamics.errors.DynamicsError` with a one-line
+message; printed logs are streamed, never read whole.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from dynamics.errors import InputError
+from dynamics.run import Run
+
+_SNIFF = 1 << 16
+#: CSV and JSON sources are read whole; beyond this size they are not what they seem.
+_MAX_TABLE_BYTES = 1 << 28
+
+
+class _Prefixed(io.RawIOBase):
+    """A binary stream whose first bytes were already read for sniffing."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n < 0 or n >= len(self._head):
+                out, self._head = self._head, b""
+                more = self._rest.read(-1 if n < 0 else n - len(out))
+                return out + (more or b"")
+            out, self._head = self._head[:n], self._head[n:]
+            return out
+        return self._rest.read(n) or b""
+
+
+def _kind(head: bytes) -> str:
+    """``json``, ``csv`` or ``log`` from the first bytes of a source."""
+    from dynamics.io_csvlogger import looks_like_csvlogger
+
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096].decode("utf-8", "replace")
+    if text[:1] in ("{", "["):
+        return "json"
+    if looks_like_csvlogger(text):
+        return "csv"
+    return "log"
+
+
+def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
+    head = stream.read(_SNIFF) or b""
+    kind = _kind(head)
+    if kind == "log":
+        from dynamics.parse import parse_stream
+
+        return parse_stream(_Prefixed(head, stream), source=source)
+    data = head + (stream.read(_MAX_TABLE_BYTES) or b"")
+    if stream.read(1):
+        raise InputError(f"{source} is too large for a {kind.upper()} file ({_MAX_TABLE_BYTES >> 20} MiB at most)")
+    from dynamics.parse.reader import sniff_encoding
+
+    encoding = sniff_encoding(data, source) or "utf-8-sig"
+    text = data.decode(encoding, "replace")
+    if kind == "csv":
+        from dynamics.io_csvlogger import read_csvlogger
+
+        return read_csvlogger(text, source=source)
+    from dynamics.io_history import load_history_object, looks_like_history, read_history
+
+    try:
+        obj = load_history_object(text, source)
+    except InputError:
+        obj = None
+    if obj is None or not looks_like_history(obj):
+        # Not a History after all (a log that starts with "[" or "{"): read it as text.
+        from dynamics.parse import parse_text
+
+        return parse_text(data, source=source)
+    return read_history(obj, source=source)
+
+
+def _read_dir(path: Path) -> list[Run]:
+    if not (path / "meta.json").is_file():
+        raise InputError(f"{path} is a directory but not a dynamics run directory (no meta.json)")
+    try:
+        from dynamics.rundir import read_run_dir
+    except ImportError:
+        raise InputError(
+            f"{path} looks like a run directory, but this install cannot read run directories (dynamics.rundir missing)"
+        ) from None
+    return [read_run_dir(path)]
+
+
+def load_runs(source: str | os.PathLike[str] | bytes | IO[Any], *, name: str | None = None) -> list[Run]:
+    """Every run a source holds, in order.
+
+    Parameters
+    ----------
+    source : path, ``"-"``, str, bytes or file object
+        A file or run directory; ``"-"`` for standard input; log text (a
+        string containing a line break) or bytes; an open file (binary or
+        text).
+    name : str, optional
+        What to call the source in ``meta.source`` and in messages.
+
+    Returns
+    -------
+    list of Run
+        One per training run (a paste may hold several; ``meta.run_index``
+        numbers them from 0).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, binary data, a directory that is not a
+        run directory.
+    NoEpochsError
+        The source was read but holds no complete training epoch.
+
+    Examples
+    --------
+    >>> runs = load_runs("Epoch 1/1\\n5/5 [==============================] - 0s - loss: 0.25\\n")
+    >>> len(runs), float(runs[0].epochs.loc[1, "loss"])
+    (1, 0.25)
+    """
+    if isinstance(source, (bytes, bytearray)):
+        return _read_stream(io.BytesIO(bytes(source)), name or "<bytes>")
+    if hasattr(source, "read"):
+        stream: Any = source
+        if isinstance(stream, io.TextIOBase):
+            stream = getattr(stream, "buffer", None) or io.BytesIO(stream.read().encode("utf-8"))
+        return _read_stream(stream, name or getattr(source, "name", "<stream>"))
+    if isinstance(source, str) and source == "-":
+        return _read_stream(sys.stdin.buffer, name or "<stdin>")
+    if isinstance(source, str) and ("\n" in source or "\r" in source) and len(source) > 0:
+        return _read_stream(io.BytesIO(source.encode("utf-8", "surrogatepass")), name or "<text>")
+    path = Path(source)
+    label = name or str(source)
+    try:
+        if path.is_dir():
+            return _read_dir(path)
+        with path.open("rb") as stream:
+            return _read_stream(stream, label)
+    except FileNotFoundError:
+        raise InputError(f"no such file: {label}") from None
+    except IsADirectoryError:
+        raise InputError(f"{label} is a directory") from None
+    except PermissionError:
+        raise InputError(f"cannot read {label}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {label}: {exc.strerror or exc}") from None
+
+
+def load_run(source: str | os.PathLike[str] | bytes | IO[Any], run: int | None = None, *, name: str | None = None) -> Run:
+    """One run of a source.
+
+    Parameters
+    ----------
+    source
+        As for :func:`load_runs`.
+    run : int, optional
+        Index of the run (``meta.run_index``, from 0; negative counts from
+        the end). By default the only run, or when the paste holds several,
+        the one with the most complete epochs (the last of equals).
+
+    Examples
+    --------
+    >>> text = "Epoch 1/1\\n5/5 [==============================] - 0s - loss: 0.25\\n"
+    >>> load_run(text + text).meta.run_index
+    1
+    """
+    runs = load_runs(source, name=name)
+    if run is None:
+        return max(reversed(runs), key=lambda r: len(r.epochs))
+    try:
+        return runs[run]
+    except (IndexError, TypeError):
+        raise InputError(
+            f"run {run} does not exist: the source holds {len(runs)} run{'s' if len(runs) != 1 else ''} "
+            f"(0 to {len(runs) - 1})"
+        ) from None
+
+
+def parse_text(text: str | bytes, *, source: str = "<text>") -> list[Run]:
+    """Parse log text (or CSVLogger / History JSON text) held in memory."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    return _read_stream(io.BytesIO(data), source)
+
+
+__all__ = ["load_run", "load_runs", "parse_text"]

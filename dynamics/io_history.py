@@ -1,0 +1,148 @@
+"""Read a saved ``History.history`` (keras_log_formats.md §9).
+
+Accepted shapes: ``json.dump(history.history, f)`` -- ``{"loss": [...],
+"val_loss": [...]}`` -- including Keras 3's non-standard ``NaN`` /
+``Infinity`` tokens; the same dict wrapped as ``{"history": {...}, "epoch":
+[...]}`` (``epoch`` holds the 0-based indices, shown 1-based); a list of
+per-epoch dicts; and the dict as Python prints it (``{'loss': [0.34, nan],
+...}``, ``np.float32(0.5)``), which keras-io pages and notebooks show.
+
+With ``validation_freq=f`` the ``val_*`` lists are shorter: Keras validates
+after epochs f, 2f, ... (``(epoch + 1) % f == 0``), which places them when
+exactly one ``f`` fits the lengths; otherwise the file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from dynamics.errors import InputError, NoEpochsError
+from dynamics.run import Run, RunMeta, canonical_metric_name, make_epoch_table
+
+_NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.(?:float|int)\d*\(\s*([^()]*?)\s*\)")
+_BARE = re.compile(r"(?<![\w\"'])(nan|inf|-inf)(?![\w\"'])")
+
+
+def _python_repr_to_json(text: str) -> str:
+    text = _NUMPY_SCALAR.sub(r"\1", text)
+    text = text.replace("'", '"')
+    text = _BARE.sub(lambda m: {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[m.group(1)], text)
+    return text.replace("None", "null").replace("True", "true").replace("False", "false")
+
+
+def load_history_object(text: str, source: str) -> Any:
+    """The JSON (or Python-printed) object in ``text``; InputError if neither."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return json.loads(_python_repr_to_json(text))
+    except ValueError:
+        raise InputError(f"{source} starts like JSON but is not valid JSON or a printed History dict") from None
+
+
+def looks_like_history(obj: Any) -> bool:
+    """True for the shapes :func:`read_history` accepts."""
+    if isinstance(obj, dict):
+        inner = obj.get("history", obj)
+        return isinstance(inner, dict) and bool(inner) and all(isinstance(v, list) for v in inner.values())
+    if isinstance(obj, list):
+        return bool(obj) and all(isinstance(item, dict) for item in obj)
+    return False
+
+
+def _value(item: Any) -> float | None:
+    if item is None:
+        return None
+    if isinstance(item, bool):
+        return float(item)
+    if isinstance(item, (int, float)):
+        return float(item)
+    if isinstance(item, str):
+        try:
+            return float(item)
+        except ValueError:
+            return None
+    if isinstance(item, list) and len(item) == 1:
+        return _value(item[0])
+    raise TypeError
+
+
+def read_history(obj: Any, *, source: str = "<history>") -> list[Run]:
+    """Turn a loaded History object into one run.
+
+    >>> run = read_history({"loss": [0.5, 0.4], "val_loss": [0.6, float("nan")]})[0]
+    >>> run.epochs
+           loss  val_loss
+    epoch
+    1       0.5       0.6
+    2       0.4       NaN
+    >>> run.meta.printed_nan
+    {'val_loss': [2]}
+    """
+    if not looks_like_history(obj):
+        raise InputError(f"{source} is JSON but not a Keras History (a dict of lists such as {{\"loss\": [...]}})")
+    if isinstance(obj, list):
+        keys = list(dict.fromkeys(k for item in obj for k in item))
+        history = {k: [item.get(k) for item in obj] for k in keys}
+        first = [i + 1 for i in range(len(obj))]
+    else:
+        history = obj.get("history", obj)
+        epochs = obj.get("epoch") if "history" in obj else None
+        length = max(len(v) for v in history.values())
+        if isinstance(epochs, list) and len(epochs) == length and all(isinstance(e, int) for e in epochs):
+            first = [e + 1 for e in epochs]
+        else:
+            first = list(range(1, length + 1))
+    n = len(first)
+    if n == 0:
+        raise NoEpochsError(f"no complete training epoch in {source}: the History lists are empty")
+    notes: list[str] = []
+    columns: dict[str, str] = {}
+    table: dict[int, dict[str, float]] = {e: {} for e in first}
+    printed_nan: dict[str, list[int]] = {}
+    for key, values in history.items():
+        canonical = canonical_metric_name(key)
+        column = canonical if canonical not in columns.values() else key
+        positions = _positions(key, len(values), n, source, notes)
+        try:
+            parsed = [_value(v) for v in values]
+        except TypeError:
+            notes.append(f"{key!r} holds non-scalar values and was left out")
+            continue
+        columns[key] = column
+        for pos, value in zip(positions, parsed):
+            if value is None:
+                continue
+            epoch = first[pos]
+            table[epoch][column] = value
+            if math.isnan(value):
+                printed_nan.setdefault(column, []).append(epoch)
+    meta = RunMeta(
+        source=source,
+        format="history-json",
+        metric_names={column: key for key, column in columns.items()},
+        printed_nan=printed_nan,
+        notes=notes,
+    )
+    return [Run(make_epoch_table(table, columns=list(columns.values())), meta)]
+
+
+def _positions(key: str, length: int, n: int, source: str, notes: list[str]) -> list[int]:
+    """Which epochs (0-based positions) a list of ``length`` values belongs to."""
+    if length == n:
+        return list(range(n))
+    if length == 0:
+        return []
+    fits = [f for f in range(1, n + 1) if n // f == length]
+    if length and len(fits) == 1:
+        f = fits[0]
+        notes.append(f"{key!r} has {length} values for {n} epochs: placed at every {f}th epoch (validation_freq={f})")
+        return [f * (i + 1) - 1 for i in range(length)]
+    raise InputError(
+        f"{source}: {key!r} has {length} values for {n} epochs, and no single validation_freq explains that"
+    )

@@ -1,0 +1,139 @@
+"""Parse what ``model.fit`` printed, in any Keras era, into :class:`~dynamics.run.Run` objects.
+
+The pipeline, one module per step:
+
+1. :mod:`~dynamics.parse.reader` -- bytes to the lines left on screen
+   (``\\r`` redraws and ``\\b`` resolved, streaming, encodings sniffed);
+2. :mod:`~dynamics.parse.clean` -- paste damage removed from a line;
+3. :mod:`~dynamics.parse.lexer` and :mod:`~dynamics.parse.messages` --
+   headers, progress-bar rows, callback messages, ``Train on`` lines;
+4. :mod:`~dynamics.parse.collect` -- runs and slots (progress only counted);
+5. :mod:`~dynamics.parse.place` -- which line is an epoch's row, which epoch;
+6. :mod:`~dynamics.parse.build` -- the :class:`~dynamics.run.Run` objects.
+
+Only complete end-of-epoch rows become table rows; the format notes this
+follows are ``keras_log_formats.md`` (see README, "Formats supported").
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from dynamics.errors import InputError, NoEpochsError
+from dynamics.parse.build import build_run
+from dynamics.parse.clean import clean_line
+from dynamics.parse.collect import Collector
+from dynamics.parse.lexer import Row, continuation, tokens
+from dynamics.parse.place import Placed, place
+from dynamics.parse.reader import iter_screen_lines
+from dynamics.run import Run
+
+__all__ = ["parse_file", "parse_lines", "parse_stream", "parse_text"]
+
+_KEYWORDS = ("Epoch", "Batch", "Train", "Restoring")
+_FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
+
+
+def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
+    """Parse visible log lines (``\\r``/``\\b`` already resolved) into runs.
+
+    Raises
+    ------
+    NoEpochsError
+        When no complete end-of-epoch row is found; the message says what
+        was found instead.
+    """
+    collector = Collector()
+    n_lines = 0
+    blank = True
+    last_row: Row | None = None  # a complete row that ended the previous line
+    for line in lines:
+        n_lines += 1
+        if "ETA" in line and not any(k in line for k in _KEYWORDS):
+            # A progress update (non-TTY captures print thousands): count it cheaply.
+            m = _FAST_COUNTER.match(line)
+            if m is not None:
+                target = None if m.group(2) == "Unknown" else int(m.group(2))
+                collector.progress(int(m.group(1)), target, int(m.group(1)) == target)
+                blank = False
+                continue
+        line = clean_line(line)
+        if not line:
+            continue
+        blank = False
+        if last_row is not None:
+            more = continuation(line)
+            if more and not {name for name, _ in more} & {name for name, _ in last_row.metrics}:
+                last_row.metrics.extend(more)  # the terminal wrapped the row here
+                continue
+        found = tokens(line)
+        for token in found:
+            collector.add(token)
+        last_row = found[-1] if found and isinstance(found[-1], Row) and found[-1].complete else None
+    placed = [p for raw in collector.runs for p in place(raw)]
+    kept = [p for p in placed if p.units]
+    if not kept:
+        raise NoEpochsError(_nothing_found(source, n_lines, blank, collector, placed))
+    runs = []
+    for index, p in enumerate(kept):
+        run = build_run(p, source=source, run_index=index)
+        before = placed[: placed.index(p)]
+        lost = [q for q in before if not q.units and q.interrupted and q not in kept]
+        if lost and (index == 0 or placed.index(kept[index - 1]) < placed.index(lost[-1])):
+            run.meta.notes.append(
+                f"a run before this one ended inside epoch {lost[-1].interrupted} without a complete epoch"
+            )
+        runs.append(run)
+    return runs
+
+
+def _nothing_found(source: str, n_lines: int, blank: bool, collector: Collector, placed: list[Placed]) -> str:
+    head = f"no complete training epoch in {source}"
+    if n_lines == 0:
+        return f"{source} is empty: no training log to read"
+    if blank:
+        return f"{source} holds only blank lines: no training log to read"
+    interrupted = [p for p in placed if p.interrupted is not None]
+    progress = sum(s.progress for raw in collector.runs for s in raw.slots)
+    if interrupted:
+        event = next(e for e in reversed(interrupted[-1].events) if e.kind == "interrupted")
+        return f"{head}: {event.message}"
+    if collector.headers:
+        return f"{head}: {collector.headers} 'Epoch k/N' header(s) but no end-of-epoch row"
+    if progress:
+        return f"{head}: {progress} progress update(s) but no end-of-epoch row"
+    return f"{head}: no Keras progress bar, epoch row or 'Epoch k/N' header in {n_lines} line(s)"
+
+
+def parse_stream(stream: BinaryIO, *, source: str = "<stream>") -> list[Run]:
+    """Parse a binary stream in chunks (memory does not grow with its size)."""
+    return parse_lines(iter_screen_lines(stream, source), source=source)
+
+
+def parse_text(text: str | bytes, *, source: str = "<text>") -> list[Run]:
+    """Parse a log held in a string (or bytes), as pasted or as captured.
+
+    >>> run = parse_text("Epoch 1/2\\n10/10 [==============================] - 1s - loss: 0.5 - acc: 0.8\\n")[0]
+    >>> run.epochs
+           loss  accuracy
+    epoch
+    1       0.5       0.8
+    >>> run.meta.epochs_declared, run.meta.interrupted_epoch
+    (2, None)
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    return parse_stream(io.BytesIO(data), source=source)
+
+
+def parse_file(path: str | Path, *, source: str | None = None) -> list[Run]:
+    """Parse a log file, streaming it."""
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            return parse_stream(stream, source=source or str(path))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,270 @@
+"""Recognise what one cleaned line holds: headers, rows, progress, messages.
+
+A line may hold several things (a header glued to its row, a whole log
+collapsed into one line, a callback message glued to a progress bar), so
+:func:`tokens` first cuts the line before every *anchor* -- ``Epoch k/N``,
+``Epoch 00020:``, ``Batch 3: Invalid loss``, ``Train on ...``, a progress
+counter, an ellipsis -- and then reads each piece.
+
+The row grammar covers every era in ``keras_log_formats.md``::
+
+    [counter] [bar] time-fields - name: value - name: value ... [- 21s/epoch - 19ms/step]
+
+with the bar ``[====>...]`` (Keras 1/2, tf.keras), twenty ``━`` or ``=``
+without brackets (Keras 3), or none (verbose=2), and time fields ``- 300s``,
+``- 136s 1ms/step``, ``12s 17ms/step``, ``- ETA: 1:02:03``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dynamics.parse.messages import Message, TrainOn, parse_message, parse_train_on
+
+#: A printed value: ``0.1234``, ``1.0000e-04``, ``nan``, ``inf``, ``-inf``, a bare integer.
+NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[Nn]a[Nn]|[Ii]nf(?:inity)?)"
+
+_ANCHOR = re.compile(
+    r"(?P<hdr>Epoch\s+(?P<hk>\d{1,9})\s*/\s*(?P<hn>\d{1,9}))"
+    r"|(?P<msg>Epoch\s+\d{1,9}:\s)"
+    r"|(?P<batch>Batch\s+\d{1,9}:\s*Invalid loss)"
+    r"|(?P<restore>Restoring model weights)"
+    r"|(?P<train>Train (?:on|for) \d+ (?:samples|steps))"
+    r"|(?<=\s)(?P<ctr>\d+/(?:\d+|Unknown)(?=\s*(?:\[|-\s+\d|[^\x00-\x7f]|=)))"
+)
+#: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
+_ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
+_CONTINUATION = re.compile(r"-?\s*(?:(?:val\. )?[A-Za-z_][\w.\-/]*\s*:\s*" + NUMBER + r"(?:\s+-\s+|\s*$))+")
+_KERAS0_HEADER = re.compile(r"Epoch (\d{1,9})")
+_SEP = re.compile(r"\s+-\s+")
+_METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
+_PREFIX = re.compile(
+    r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
+    r"(?:\[(?P<bar>[^\]]*)\]|(?P<k3>(?:[^\x00-\x7f\s]|=)+)(?=\s|$))?\s*"
+    r"(?P<rest>.*)"
+)
+_ELAPSED = re.compile(r"(\d+(?:\.\d+)?)s")
+_PER_UNIT = re.compile(r"(\d+(?:\.\d+)?)(s|ms|us|µs|μs)/(step|sample|epoch)")
+_CLOCK = re.compile(r"\d+:\d\d(?::\d\d)?")
+_UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6}
+
+
+@dataclass(frozen=True)
+class Header:
+    """``Epoch k/N`` (``total`` is None for Keras 0.1's 0-based ``Epoch k``)."""
+
+    epoch: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Ellipsis:
+    """A ``....`` / ``…`` line: the poster left epochs out."""
+
+
+@dataclass
+class Row:
+    """One progress-bar line: a complete end-of-epoch row or an update.
+
+    ``complete`` is True for a line at its target with no ETA; whether it is
+    really the epoch's row is decided later, with its neighbours.
+    """
+
+    metrics: list[tuple[str, str]]
+    current: int | None = None
+    target: int | None = None
+    bar: str | None = None  # "bracket", "keras3" or None (verbose=2)
+    eta: bool = False
+    elapsed: float | None = None
+    per_unit: float | None = None
+    unit: str | None = None  # "step" or "sample"
+    epoch_seconds: float | None = None  # tf.keras >= 2.7 verbose=2 "21s/epoch"
+    leading_dash: bool = False
+    per_unit_first: bool = False  # time per step printed before the metrics (Keras 3 verbose=2)
+    values: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        if self.eta:
+            return False
+        if self.target is not None:
+            return self.current == self.target
+        return self.bar == "bracket" or self.elapsed is not None
+
+    @property
+    def has_val(self) -> bool:
+        return any(name.startswith(("val_", "val. ")) for name, _ in self.metrics)
+
+    @property
+    def style(self) -> str:
+        """The era this row's layout points to (see keras_log_formats.md §1)."""
+        if self.bar == "keras3" or (self.bar is None and self.per_unit_first):
+            return "keras3"
+        if self.unit == "sample" or self.epoch_seconds is not None:
+            return "tfkeras"
+        if self.bar is None and self.current is not None:
+            return "tfkeras"
+        if self.bar is None:
+            return "keras2" if self.leading_dash else "keras1"
+        return "keras2" if self.per_unit is not None else "keras1"
+
+
+Token = Header | Ellipsis | Row | Message | TrainOn
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def parse_row(text: str) -> Row | None:
+    """Read one piece of a line as a progress-bar line, or return None.
+
+    >>> r = parse_row("4451/4451 [==============================] - 4s 805us/step - loss: 0.0291 - val_loss: 0.0265")
+    >>> (r.complete, r.elapsed, r.per_unit, r.metrics)
+    (True, 4.0, 0.000805, [('loss', '0.0291'), ('val_loss', '0.0265')])
+    >>> parse_row("  3/234 [..............................] - ETA: 33:37:24 - loss: 44.4110").complete
+    False
+    """
+    text = text.strip()
+    leading_dash = text.startswith("-")
+    if leading_dash:
+        text = text[1:].lstrip()
+    pieces = _SEP.split(text)
+    metrics: list[tuple[str, str]] = []
+    before: list[str] = []
+    after: list[str] = []
+    for piece in pieces:
+        m = _METRIC.match(piece)
+        if m is not None:
+            metrics.append((m.group(1), m.group(2)))
+        elif not metrics:
+            before.append(piece)
+        else:
+            after.append(piece)
+    if not before:
+        return None
+    m = _PREFIX.fullmatch(" ".join(before))
+    if m is None:
+        return None
+    row = Row(metrics, leading_dash=leading_dash)
+    if m.group("cur") is not None:
+        row.current = int(m.group("cur"))
+        tgt = m.group("tgt")
+        row.target = None if tgt == "Unknown" else int(tgt)
+        if row.target is None:
+            row.eta = True  # an unknown target is never an epoch's last line
+    bar = m.group("bar")
+    if bar is not None:
+        if bar.strip(" ="):  # ">" or "." left: the epoch is still running
+            row.bar = "partial"
+        else:
+            row.bar = "bracket"
+    elif m.group("k3") is not None:
+        row.bar = "keras3"
+    if not _read_times(m.group("rest"), row, before=True):
+        return None
+    for piece in after:
+        _read_times(piece, row, before=False)
+    if row.current is None and row.bar is None and row.elapsed is None:
+        return None  # bare "name: value" text is prose, not a Keras line
+    if not metrics and not row.eta and row.bar is None:
+        return None
+    if row.bar == "partial":
+        row.eta = True
+    return row
+
+
+def _read_times(text: str, row: Row, *, before: bool) -> bool:
+    """Read ``ETA: 2s``, ``300s``, ``1ms/step``, ``21s/epoch``; False on anything else."""
+    words = text.replace(" - ", " ").split()
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("-", ""):
+            pass
+        elif word.rstrip(":") == "ETA":
+            row.eta = True
+            i += 1  # the ETA value itself
+        elif (m := _PER_UNIT.fullmatch(word)) is not None:
+            seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+            if m.group(3) == "epoch":
+                row.epoch_seconds = seconds
+            else:
+                row.per_unit, row.unit = seconds, m.group(3)
+                row.per_unit_first = before and row.bar is None and row.current is not None
+        elif (m := _ELAPSED.fullmatch(word)) is not None:
+            if row.elapsed is None:
+                row.elapsed = float(m.group(1))
+        elif _CLOCK.fullmatch(word):
+            row.eta = True  # h:mm:ss is only ever an ETA; a final row shows seconds
+        elif before:
+            return False
+        i += 1
+    return True
+
+
+def _cut(line: str) -> list[tuple[str, re.Match[str] | None]]:
+    """Split a line before each anchor; each piece comes with its anchor match."""
+    pieces: list[tuple[str, re.Match[str] | None]] = []
+    start, anchor = 0, None
+    for m in _ANCHOR.finditer(line):
+        if m.start() > start or anchor is not None:
+            pieces.append((line[start : m.start()], anchor))
+        start, anchor = m.start(), m
+    pieces.append((line[start:], anchor))
+    return pieces
+
+
+def continuation(line: str) -> list[tuple[str, str]] | None:
+    """The metrics of a line that only continues the previous row (a wrapped paste).
+
+    >>> continuation("- val_loss: 0.3585 - val_acc: 0.8715")
+    [('val_loss', '0.3585'), ('val_acc', '0.8715')]
+    >>> continuation("The loss: 0.5 is high") is None
+    True
+    """
+    if ":" not in line or _CONTINUATION.fullmatch(line) is None:
+        return None
+    return [(m.group(1), m.group(2)) for m in _METRIC.finditer(line)]
+
+
+def tokens(line: str) -> list[Token]:
+    """Everything a cleaned line holds, in order.
+
+    >>> [type(t).__name__ for t in tokens("Epoch 4/10 20165/20165 [====] - 54s 3ms/step - loss: 0.1470")]
+    ['Header', 'Row']
+    >>> [type(t).__name__ for t in tokens("99/100 [===>.] - ETA: 2s - loss: nanEpoch 1/1000")]
+    ['Row']
+    """
+    if not line:
+        return []
+    if line.startswith("Epoch ") and line[6:].isdigit():
+        return [Header(int(line[6:]) + 1, None)]  # Keras 0.1: "Epoch 0", 0-based
+    if (line[0] in ".[(…") and _ELLIPSIS.match(line) and ":" not in line:
+        return [Ellipsis()]
+    out: list[Token] = []
+    for text, anchor in _cut(line):
+        rest = text
+        if anchor is not None:
+            kind = anchor.lastgroup
+            if kind == "hdr":
+                glued = anchor.start() > 0 and not line[anchor.start() - 1].isspace()
+                if not glued:  # a glued "...0.2445Epoch 1/1000" is someone else's header
+                    out.append(Header(int(anchor.group("hk")), int(anchor.group("hn"))))
+                rest = text[anchor.end() - anchor.start() :]
+            elif kind == "train":
+                found = parse_train_on(text)
+                if found is not None:
+                    out.append(found[0])
+                    rest = text[found[1] :]
+            elif kind in ("msg", "batch", "restore"):
+                found_msg = parse_message(text)
+                if found_msg is not None:
+                    out.append(found_msg[0])
+                    rest = text[found_msg[1] :]
+        if rest.strip() and (":" in rest or "/" in rest):
+            row = parse_row(rest)
+            if row is not None:
+                out.append(row)
+    return out
