@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import Formatter, MaxNLocator, NullLocator
 
 #: Colours (colour-blind safe, Okabe-Ito): one meaning each, in every figure.
 COLORS = {
@@ -76,11 +76,30 @@ def outside_legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], *
                fontsize=SMALL, frameon=False)
 
 
-def percent_axis(ax: Axes, axis: str = "y", *, decimals: int | None = None) -> None:
-    """Show fractions (0.83) as percentages (83%) on one axis (decimals as the tick spacing needs)."""
-    from matplotlib.ticker import PercentFormatter
+def percent_axis(ax: Axes, axis: str = "y") -> None:
+    """Show fractions (0.83) as percentages (83%) on one axis."""
+    getattr(ax, f"{axis}axis").set_major_formatter(PercentTicks())
 
-    getattr(ax, f"{axis}axis").set_major_formatter(PercentFormatter(1.0, decimals=decimals))
+
+class PercentTicks(Formatter):
+    """Fractions as percentages with as few decimals as the tick spacing needs.
+
+    >>> f = PercentTicks(); f.set_locs([0.75, 0.8, 0.85]); [f(x) for x in (0.75, 0.8, 0.85)]
+    ['75%', '80%', '85%']
+    >>> f.set_locs([0.8, 0.805]); f(0.805)
+    '80.5%'
+    """
+
+    _ticks: np.ndarray = np.array([])
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        self._ticks = np.asarray(locs, dtype=float)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        locs = np.sort(self._ticks[np.isfinite(self._ticks)])
+        step = float(np.min(np.diff(locs))) * 100 if locs.size > 1 else 1.0
+        decimals = 0 if step <= 0 or step >= 1 - 1e-9 else int(np.ceil(-np.log10(step) - 1e-9))
+        return f"{100 * x:.{decimals}f}%"
 
 
 class EpochAxis:

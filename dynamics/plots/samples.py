@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from dynamics.plots.axes import COLORS, EpochAxis, new_figure, outside_legend, percent_axis, title
+from dynamics.plots.axes import COLORS, EpochAxis, PercentTicks, new_figure, outside_legend, percent_axis, title
 
 if TYPE_CHECKING:
     from dynamics.stats.analysis import SampleAnalysis
@@ -86,18 +86,12 @@ def confidence_heatmap(a: SampleAnalysis) -> Figure | None:
     axes[0, 0].tick_params(labelbottom=False)
     bar = fig.colorbar(mesh, ax=axes[:, 0].tolist(), shrink=0.9, pad=0.02)
     bar.set_label("share of the group's samples (%)")
-    bar.formatter = _percent_formatter()
+    bar.formatter = PercentTicks()
     bar.update_ticks()
     title(fig, f"Confidence of correct and wrong predictions ({a.n_samples:,} validation samples)")
     handles = [lines[0]] if lines else []
     outside_legend(fig, handles, ["mean confidence of the group (line)"])
     return fig
-
-
-def _percent_formatter() -> Any:
-    from matplotlib.ticker import PercentFormatter
-
-    return PercentFormatter(1.0, decimals=0)
 
 
 def reliability_diagrams(a: SampleAnalysis) -> Figure | None:
@@ -265,7 +259,7 @@ def data_map(a: SampleAnalysis, *, max_points: int = MAX_POINTS) -> Figure | Non
                         vmin=0.0, vmax=1.0, s=6 if len(shown) > 2000 else 12, alpha=0.7, linewidths=0)
     bar = fig.colorbar(points, ax=ax, pad=0.02)
     bar.set_label("correctness (share of epochs right)")
-    bar.formatter = _percent_formatter()
+    bar.formatter = PercentTicks()
     bar.update_ticks()
     ax.set_xlabel("variability (sd of P(true class) across epochs)")
     ax.set_ylabel("confidence (mean P(true class))")
