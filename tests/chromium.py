@@ -130,7 +130,8 @@ class Chromium:
                   {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile})
 
     def open(self, url: str) -> dict[str, Any]:
-        """Load ``url``, wait for its load event, and describe the page."""
+        """Load ``url``, wait for its load event, and describe the page (``requests`` starts afresh)."""
+        self.requests = []
         mark = len(self.events)
         self.send("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired", since=mark)

@@ -83,8 +83,7 @@ def compare_curves(c: Comparison) -> Figure | None:
         else:
             percent_axis(ax)
             ax.set_ylabel("val_accuracy (%)")
-            ax.set_title("val_accuracy" + (": seed mean, min-max band" if c.spreads else ""), fontsize=10,
-                         loc="left")
+            ax.set_title("val_accuracy" + (" (seeds: mean, range)" if c.spreads else ""), fontsize=10, loc="left")
         axis.setup(ax)
     if c.spreads:
         handles.append(Line2D([], [], color="gray", linestyle=":", linewidth=1))

@@ -131,6 +131,8 @@ def learning_curves(d: Diagnosis) -> Figure | None:
 
     best = best_epochs(d)
     monitor, groups = stopping_groups(d)
+    finding = d.get("early_stopping")
+    recommended = ((finding.evidence.get("recommended") or {}).get("patience") if finding is not None else None)
     for ax, panel in zip(axes[:, 0], panels):
         if panel == "loss":
             if _finite(t, "loss"):
@@ -164,7 +166,7 @@ def learning_curves(d: Diagnosis) -> Figure | None:
             keep(ax.plot(axis.x([e]), [t.at[e, acc]], linestyle="none", marker="*", markersize=11,
                          color=COLORS["best"], zorder=5), f"highest {acc}: epoch {e}")
         if monitor and column == monitor:
-            _mark_stops(ax, axis, t, column, groups, keep)
+            _mark_stops(ax, axis, t, column, groups, recommended, keep)
     for ax in axes[:-1, 0]:
         ax.tick_params(labelbottom=False)
     for ax in axes[:, 0]:
@@ -178,21 +180,33 @@ def learning_curves(d: Diagnosis) -> Figure | None:
     return fig
 
 
-def _mark_stops(ax: Any, axis: EpochAxis, t: pd.DataFrame, column: str, groups: list[dict[str, Any]], keep: Any) -> None:
-    """Triangles where EarlyStopping would stop, rings on the epoch whose weights it keeps."""
-    shapes = iter(["v", "^", "<", ">", "D", "s"])
+def _mark_stops(ax: Any, axis: EpochAxis, t: pd.DataFrame, column: str, groups: list[dict[str, Any]],
+                recommended: int | None, keep: Any) -> None:
+    """Where EarlyStopping would stop: a large triangle for the recommended patience (a ring on the epoch it
+    keeps), small ones for the other patiences; one legend entry each, so long runs stay readable."""
+    others: list[int] = []
+    other_x: list[float] = []
+    other_y: list[float] = []
     for g in groups:
         stop, kept = g["stop_epoch"], g["kept_epoch"]
         if g["status"] != "stopped" or stop is None or stop not in t.index:
             continue
-        y = t.at[stop, column]
-        keep(ax.plot(axis.x([stop]), [y], linestyle="none", marker=next(shapes, "o"), markersize=8,
-                     color=COLORS["stop"], markeredgecolor="black", markeredgewidth=0.6, zorder=6),
-             f"EarlyStopping on {column}, patience {patience_ranges(g['patience'])}: stops after epoch {stop}"
-             + (f", keeps {kept}" if kept is not None else ""))
-        if kept is not None and kept in t.index:
-            ax.plot(axis.x([kept]), [t.at[kept, column]], linestyle="none", marker="o", markersize=11,
-                    markerfacecolor="none", markeredgecolor=COLORS["stop"], markeredgewidth=1.6, zorder=6)
+        if recommended is not None and recommended in g["patience"]:
+            keep(ax.plot(axis.x([stop]), [t.at[stop, column]], linestyle="none", marker="v", markersize=9,
+                         color=COLORS["stop"], markeredgecolor="black", markeredgewidth=0.7, zorder=7),
+                 f"EarlyStopping(patience={recommended}) on {column}: stops after epoch {stop}"
+                 + (f", keeps {kept}" if kept is not None else ""))
+            if kept is not None and kept in t.index:
+                ax.plot(axis.x([kept]), [t.at[kept, column]], linestyle="none", marker="o", markersize=12,
+                        color=COLORS["stop"], markerfacecolor="none", markeredgewidth=1.6, zorder=6)
+        else:
+            others += g["patience"]
+            other_x.append(float(axis.x([stop])[0]))
+            other_y.append(float(t.at[stop, column]))
+    if others:
+        keep(ax.plot(other_x, other_y, linestyle="none", marker="v", markersize=5, color="white",
+                     markeredgecolor=COLORS["stop"], markeredgewidth=1.2, zorder=6),
+             f"where patience {patience_ranges(others)} would stop (see the early-stopping table)")
     for g in groups:
         if g["status"] == "completed":
             keep([Line2D([], [], linestyle="none")], f"patience {patience_ranges(g['patience'])}: never stops")
@@ -270,7 +284,7 @@ def mistake_bounds(d: Diagnosis) -> Figure | None:
         axis.plot(ax, e, b["gm_wrong_high"], color=COLORS["wrong"], linewidth=1.2)
         ax.axhline(0.5, color="black", linewidth=0.8, linestyle="--")
         ax.set_ylim(0, 0.55)
-        ax.set_ylabel("true-class probability")
+        ax.set_ylabel("true-class probability (0-1)")
         ax.set_title("Mistakes: geometric-mean P(true class)", fontsize=10, loc="left")
         ax.grid(True, alpha=0.3)
         axis.setup(ax)

@@ -124,7 +124,7 @@ def reliability_diagrams(a: SampleAnalysis) -> Figure | None:
         percent_axis(ax, "y")
         ece = float(pe.at[epoch, "ece"]) if "ece" in pe.columns else float("nan")
         ax.set_title(f"Epoch {epoch} ({what}): ECE {100 * ece:.1f}%", fontsize=10, loc="left")
-        ax.set_ylabel("accuracy (%)" if j == 0 else "")
+        ax.set_ylabel("accuracy (%)")
         ax.tick_params(labelbottom=False)
         ax.grid(True, alpha=0.3)
         hist = axes[1, j]
@@ -134,7 +134,7 @@ def reliability_diagrams(a: SampleAnalysis) -> Figure | None:
         percent_axis(hist, "x")
         percent_axis(hist, "y")
         hist.set_xlabel("top-class probability (%)")
-        hist.set_ylabel("samples (%)" if j == 0 else "")
+        hist.set_ylabel("samples (%)")
         hist.grid(True, alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     title(fig, "Reliability diagrams (15 equal-width bins)")

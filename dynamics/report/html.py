@@ -58,7 +58,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 figure { margin: 1.25rem 0 2rem; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
 figcaption { color: var(--muted); font-size: .88rem; margin-top: .4rem; }
-figcaption b { color: var(--fg); }
+figcaption strong { color: var(--fg); }
 details { margin: .75rem 0; border: 1px solid var(--line); border-radius: 6px; }
 summary { cursor: pointer; padding: .5rem .75rem; font-weight: 600; background: var(--bg-soft);
   border-radius: 6px; }
@@ -167,7 +167,7 @@ def _figure(fig: RenderedFigure, anchor: str) -> str:
     return (
         f'<figure id="{esc(anchor)}-{esc(fig.key)}">'
         f'<img src="data:image/png;base64,{data}" alt="{esc(fig.title)}" width="{width}" height="{height}">'
-        f"<figcaption><b>{esc(fig.title)}.</b> {esc(fig.caption)}</figcaption></figure>"
+        f"<figcaption><strong>{esc(fig.title)}.</strong> {esc(fig.caption)}</figcaption></figure>"
     )
 
 

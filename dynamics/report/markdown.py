@@ -96,7 +96,7 @@ def _section(s: Section, index: int, image_dir: str, images: dict[str, bytes], *
     if s.tables:
         out += ["### Tables", ""]
         for t in s.tables:
-            out += _table(shorten(t))
+            out += _table(t)
     return out
 
 

@@ -131,6 +131,10 @@ def run_tables(report: RunReport, *, top: int = 10) -> list[TableSpec]:
             out.append(epoch_table(frame, key=key, title=title, caption=caption, open=key == "epochs"))
         else:
             out.append(frame_table(key, title, caption, frame, open=key == "early_stopping"))
+    if report.run.events:
+        events = pd.DataFrame([{"epoch": e.epoch, "kind": e.kind, "message": e.message} for e in report.run.events])
+        out.append(frame_table("events", "Callback messages", "What the callbacks printed (checkpoints, early "
+                               "stopping, learning-rate changes), by the 1-based epoch they belong to.", events))
     if report.analysis is not None:
         out += _sample_tables(report, top=top)
     return out
@@ -201,7 +205,7 @@ def shorten(spec: TableSpec, limit: int = MARKDOWN_ROWS) -> TableSpec:
         return spec
     head, tail = limit // 2, limit - limit // 2
     skipped = len(spec.rows) - limit
-    middle = [f"... {skipped} rows" ] + [""] * (len(spec.columns) - 1)
+    middle = [f"... {skipped} more row{'s' if skipped != 1 else ''}"] + [""] * (len(spec.columns) - 1)
     rows = spec.rows[:head] + [middle] + spec.rows[-tail:]
     markers = {i for i in spec.marker_rows if i < head} | {head}
     markers |= {i - len(spec.rows) + len(rows) for i in spec.marker_rows if i >= len(spec.rows) - tail}
