@@ -125,15 +125,23 @@ def _get(config: dict[str, Any] | None, key: str) -> str:
 
 
 def run_labels(runs: Sequence[Any]) -> list[str]:
-    """Unique display labels: the run's label, its seed when labels repeat, then a number.
+    """Unique, short display labels: file names when they tell the runs apart, the seed when labels repeat.
 
     >>> from dynamics.run import Run, RunMeta
     >>> import pandas as pd
-    >>> runs = [Run(pd.DataFrame(), RunMeta(source="sim", extra={"seed": s})) for s in (0, 1)]
-    >>> run_labels(runs)
+    >>> run_labels([Run(pd.DataFrame(), RunMeta(source=f"logs/{k}/train.log")) for k in ("a", "b")])
+    ['logs/a/train.log', 'logs/b/train.log']
+    >>> run_labels([Run(pd.DataFrame(), RunMeta(source="sim", extra={"seed": s})) for s in (0, 1)])
     ['sim seed=0', 'sim seed=1']
     """
-    base = [r.label for r in runs]
+    from pathlib import PurePath
+
+    def short(run: Any) -> str:
+        name = PurePath(run.meta.source).name or run.meta.source
+        return f"{name} (run {run.meta.run_index + 1})" if run.meta.run_index else name
+
+    names = [short(r) for r in runs]
+    base = names if len(set(names)) == len(names) else [r.label for r in runs]
     out = []
     for r, label in zip(runs, base):
         if base.count(label) > 1 and "seed" in r.meta.extra:
