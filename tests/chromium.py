@@ -38,6 +38,16 @@ class DevToolsError(RuntimeError):
     pass
 
 
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose descriptors are >= 10 (close-on-exec), so mapping them onto 3 and 4 cannot collide."""
+    low = os.pipe()
+    try:
+        return fcntl.fcntl(low[0], fcntl.F_DUPFD_CLOEXEC, 10), fcntl.fcntl(low[1], fcntl.F_DUPFD_CLOEXEC, 10)
+    finally:
+        os.close(low[0])
+        os.close(low[1])
+
+
 class Chromium:
     """A headless Chromium with one page, driven over the DevTools pipe.
 
@@ -49,18 +59,20 @@ class Chromium:
     def __init__(self, *, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self.profile = tempfile.mkdtemp(prefix="dynamics-chromium-")
-        # High descriptor numbers, so that mapping them onto 3 and 4 in the child cannot collide.
-        to_child_r, to_child_w = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in os.pipe())
-        from_child_r, from_child_w = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in os.pipe())
+        to_child_r, to_child_w = _high_pipe()
+        from_child_r, from_child_w = _high_pipe()
 
-        def wire() -> None:  # runs in the child before exec; descriptors are closed after it
+        def wire() -> None:
+            # In the child before exec: dup2 makes 3 and 4 inheritable; every other descriptor Python
+            # opened is close-on-exec (PEP 446), so close_fds is not needed (and pass_fds cannot name
+            # descriptors that only exist after this function has run).
             os.dup2(to_child_r, 3)
             os.dup2(from_child_w, 4)
 
         self.proc = subprocess.Popen(
             [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4), preexec_fn=wire,  # noqa: PLW1509 - single-threaded test helper
+            close_fds=False, preexec_fn=wire,  # noqa: PLW1509 - single-threaded test helper
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -153,19 +165,27 @@ class Chromium:
             " title: document.title})"
         )
 
-    def screenshot(self, path: str | Path, *, full_page: bool = False, max_height: int = 16000) -> Path:
-        """Save a PNG of the viewport (or of the whole page, up to ``max_height`` CSS pixels)."""
+    def screenshot(self, path: str | Path, *, full_page: bool = False, top: float = 0.0, height: float | None = None,
+                   max_height: int = 16000) -> Path:
+        """Save a PNG of the viewport, of the whole page (up to ``max_height`` CSS pixels), or of the band
+        of the page from ``top`` that is ``height`` pixels tall."""
         params: dict[str, Any] = {"format": "png"}
-        if full_page:
+        if full_page or top or height:
             metrics = self.send("Page.getLayoutMetrics")
             size = metrics.get("cssContentSize") or metrics["contentSize"]
+            tall = size["height"] - top if height is None else min(height, size["height"] - top)
             params["captureBeyondViewport"] = True
-            params["clip"] = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height),
-                              "scale": 1}
+            params["clip"] = {"x": 0, "y": top, "width": size["width"], "height": min(tall, max_height), "scale": 1}
         data = self.send("Page.captureScreenshot", params)["data"]
         path = Path(path)
         path.write_bytes(base64.b64decode(data))
         return path
+
+    def top_of(self, selector: str) -> float:
+        """Page y of the first element matching a CSS selector."""
+        return float(self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); "
+            "return e ? e.getBoundingClientRect().top + window.scrollY : 0; })()"))
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:

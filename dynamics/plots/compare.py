@@ -87,7 +87,7 @@ def compare_curves(c: Comparison) -> Figure | None:
         axis.setup(ax)
     if c.spreads:
         handles.append(Line2D([], [], color="gray", linestyle=":", linewidth=1))
-        labels.append("mean +- 1.96 binomial SE (sampling noise alone)")
+        labels.append("mean ± 1.96 binomial SE (sampling noise alone)")
     title(fig, f"{len(runs)} runs side by side")
     outside_legend(fig, handles, labels, ncols=2)
     return fig

@@ -116,6 +116,6 @@ def compare_figures(report: CompareReport, *, dpi: int = DPI) -> list[RenderedFi
     caption = (
         "val_loss of every run (left) and val_accuracy (right), one colour per configuration. For several seeds of "
         "one configuration the right panel shows their mean, the band from the lowest to the highest run, and "
-        "dotted lines at the mean +- 1.96 binomial standard errors: what sampling noise alone would spread."
+        "dotted lines at the mean ± 1.96 binomial standard errors: what sampling noise alone would spread."
     )
     return list(_render([("compare", "Runs side by side", caption, lambda: compare_curves(c))], dpi=dpi))
