@@ -91,7 +91,7 @@ def _value(value: float, printed_nan: bool) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     # As Keras printed it (%.4f, or %.4e below 1e-3) when that loses nothing.
-    if round(value, 4) == value and (abs(value) > 1e-3 or value == 0):
+    if round(value, 4) == value and (abs(value) >= 1e-3 or value == 0):
         return f"{value:.4f}"
     if float(f"{value:.4e}") == value:
         return f"{value:.4e}"

@@ -20,7 +20,7 @@ import re
 from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Run, RunMeta, canonical_metric_name, make_epoch_table
 
-_HEADER = re.compile(r'^\s*"?epoch"?\s*(?P<sep>[,;\t|]|\s+)\s*"?[A-Za-z_]')
+_HEADER = re.compile(r'^\s*"?epoch"?(?P<sep>[ ]*[,;|][ ]*|\t|[ ]+)"?[A-Za-z_]')
 _MISSING = {"", "na", "n/a", "none", "null"}
 
 
@@ -43,7 +43,7 @@ def _separator(header: str) -> str | None:
     if m is None:
         return None
     sep = m.group("sep")
-    return None if sep.isspace() else sep
+    return "\t" if "\t" in sep else (sep.strip() or " ")
 
 
 def read_csvlogger(text: str, *, source: str = "<csv>") -> list[Run]:

@@ -26,8 +26,8 @@ def test_seed_report_states_the_issue_numbers():
     for needle in [
         "val_loss fell to 0.3736 at epoch 3, then rose to 0.9105 at epoch 77 (+144%)",
         "0.0129",
-        "0.8440 at epoch 3 (95% interval 0.8292-0.8577, +-1.4 points)",
-        "0.8234 at epoch 77 (95% interval 0.8080-0.8378, +-1.5 points)",
+        "0.8440 at epoch 3 (95% Wilson interval 0.8292-0.8577, ±1.4 points)",
+        "0.8234 at epoch 77 (95% Wilson interval 0.8080-0.8378, ±1.5 points)",
         'EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True) would have stopped after epoch 5 '
         "and restored epoch 3",
         "Patience 3-10 cannot be judged from this log, because epochs 6-74 are missing",

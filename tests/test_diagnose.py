@@ -238,3 +238,18 @@ def test_small_or_short_rises_are_not_called_overfitting():
     assert "Overfitting" not in d.verdict
     bump = {e: {"loss": 1 / e, "val_loss": 0.5 - 0.01 * e if e < 5 else 0.6} for e in range(1, 6)}
     assert diagnose(_run(bump)).get("overfitting_onset").evidence["kind"] == "early sign"
+
+
+def test_val_loss_up_while_val_accuracy_still_improves_is_said_so():
+    # keras#3755: val_loss rises from epoch 4 while val_accuracy keeps improving
+    rows = {e: {"loss": 0.6 / e, "accuracy": 0.80 + 0.01 * e, "val_loss": 0.40 + 0.03 * max(0, e - 4) ** 1.2,
+                "val_accuracy": 0.800 + 0.004 * e} for e in range(1, 13)}
+    d = diagnose(_run(rows, n_val=10000))
+    assert d.get("overfitting_onset").evidence["kind"] == "overfitting"
+    assert d.verdict.startswith("The probabilities overfit while the decisions still improve")
+
+
+def test_validation_better_than_training_throughout_is_explained():
+    rows = {e: {"loss": 0.9 / e + 0.1, "val_loss": 0.8 / e + 0.05} for e in range(1, 8)}
+    claim = diagnose(_run(rows)).get("generalization_gap").claim
+    assert "negative (validation better) at 7 of 7 epochs" in claim and "not a sign of leakage" in claim

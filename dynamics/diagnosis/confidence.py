@@ -25,6 +25,7 @@ def _loss_column(ctx: Context) -> str | None:
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """Bounds on how confidently wrong the validation mistakes must be, at the best and the late epochs."""
     run = ctx.run
     acc = ctx.val_accuracy
     if not ctx.has(acc) or not run.has("val_loss"):

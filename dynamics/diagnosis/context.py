@@ -91,7 +91,7 @@ class Context:
         """Offer a verdict sentence; lower priority numbers come first."""
         self._verdict.append((priority, len(self._verdict), sentence))
 
-    def verdict(self, limit: int = 4) -> str:
+    def verdict(self, limit: int = 5) -> str:
         parts = [s for _, _, s in sorted(self._verdict)[:limit]]
         return " ".join(parts) if parts else "Nothing in this log calls for action."
 

@@ -22,6 +22,7 @@ def _ranges(values: list[int]) -> str:
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """EarlyStopping what-ifs for patience 0-10 (val_loss and the validation accuracy) and Prechelt's criteria."""
     out: list[Finding] = []
     monitors = [m for m in ("val_loss", ctx.val_accuracy) if ctx.has(m) and metric_direction(m)]
     if not monitors:
@@ -33,10 +34,6 @@ def produce(ctx: Context) -> list[Finding]:
     if ctx.run.has("val_loss") and ctx.run.has("loss"):
         out += _prechelt(ctx)
     return out
-
-
-def _describe(row: Any) -> str:
-    return f"stops at epoch {row.stop_epoch} and keeps epoch {row.kept_epoch}"
 
 
 def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame | None) -> Finding:
@@ -65,8 +62,7 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
         for q, r in others.iterrows():
             groups.setdefault((int(r.stop_epoch), int(r.kept_epoch)), []).append(int(q))
         for (stop, kp), ps in sorted(groups.items()):
-            word = "Patience" if len(ps) > 1 else "Patience"
-            parts.append(f"{word} {_ranges(ps)} {'stop' if len(ps) > 1 else 'stops'} after epoch {stop}, keeping epoch {kp}.")
+            parts.append(f"Patience {_ranges(ps)} {'stop' if len(ps) > 1 else 'stops'} after epoch {stop}, keeping epoch {kp}.")
         no_restore = run.epochs.at[int(row.stop_epoch), monitor]
         if int(row.stop_epoch) != kept:
             parts.append(f"Without restore_best_weights=True (Keras's default is False) the model would keep the weights "

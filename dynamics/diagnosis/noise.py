@@ -26,6 +26,7 @@ _HOW_N = ("Pass --n-val N. Keras 1/2 print it as 'validate on N samples'; with v
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """n_val (given, read, inferred or unknown), Wilson intervals, spread against binomial noise, paired caveat, n needed."""
     acc = ctx.val_accuracy
     if not ctx.has(acc):
         return []
@@ -126,10 +127,10 @@ def _intervals(ctx: Context, s: pd.Series, lo: np.ndarray, hi: np.ndarray, n: in
     for e in picks:
         i = pos[e]
         half = (hi[i] - lo[i]) / 2
-        parts.append(f"{num(s.loc[e])} at epoch {e} (95% interval {num(lo[i])}-{num(hi[i])}, +-{100 * half:.1f} points)")
+        parts.append(f"{num(s.loc[e])} at epoch {e} (95% Wilson interval {num(lo[i])}-{num(hi[i])}, ±{100 * half:.1f} points)")
         evidence[e] = {"value": float(s.loc[e]), "low": float(lo[i]), "high": float(hi[i]), "half_width": float(half)}
     source = {"log": "from the log", "option": "given", "inferred": "inferred"}.get(ctx.n_val_source or "", "")
-    claim = (f"With n_val = {n} ({source}), {acc} is {listing(parts)} (Wilson). One sample is {100 / n:.2f} points. "
+    claim = (f"With n_val = {n} ({source}), {acc} is {listing(parts)}. One sample is {100 / n:.2f} points. "
              "The interval is how well one epoch's number estimates accuracy on new data of the same kind.")
     return Finding("val_accuracy_intervals", "info", claim, {"n_val": n, "epochs": evidence}, None, "noise")
 
@@ -193,12 +194,19 @@ def _paired(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
             "intervals as if the epochs used different samples is not the right test either.")
         evidence.update({"from_epoch": first, "to_epoch": last, "min_changed": d, "mcnemar_min_p": mcnemar_min_p(d)})
     if steps:
-        shown = ", ".join(f"{a}->{b}: {c}" for a, b, c in steps)
         small = [(a, b, c) for a, b, c in steps if mcnemar_min_p(c) >= 0.05]
-        text = f"Between consecutive logged epochs at least this many predictions changed: {shown}."
-        if small:
-            text += (f" A net change of 5 or fewer ({listing([f'{a}->{b}' for a, b, _ in small])}) could not be "
-                     "significant under any paired test (smallest possible McNemar p >= 0.0625).")
+        if len(steps) <= 6:
+            shown = ", ".join(f"{a}->{b}: {c}" for a, b, c in steps)
+            text = f"Between consecutive logged epochs at least this many predictions changed: {shown}."
+            if small:
+                text += (f" A net change of 5 or fewer ({listing([f'{a}->{b}' for a, b, _ in small])}) could not be "
+                         "significant under any paired test (smallest possible McNemar p >= 0.0625).")
+        else:
+            top = sorted(steps, key=lambda r: -r[2])[:3]
+            text = (f"Between consecutive logged epochs the largest net changes are "
+                    f"{listing([f'{c} samples ({a}->{b})' for a, b, c in top])}; {len(small)} of the {len(steps)} "
+                    "consecutive pairs changed by 5 or fewer, which no paired test could call significant "
+                    "(smallest possible McNemar p >= 0.0625).")
         parts.append(text)
     if not parts:
         return []

@@ -27,6 +27,7 @@ def _without_glitches(ctx: Context) -> Run:
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """Best epochs, overfitting onset (with its trend test), generalization gap, trends after the best epoch."""
     out: list[Finding] = []
     run = _without_glitches(ctx)
     gaps = gap_table(run)
@@ -201,8 +202,14 @@ def _gap(ctx: Context, gaps) -> list[Finding]:  # type: ignore[no-untyped-def]
     if not parts:
         return []
     claim = parts[0][0].upper() + parts[0][1:] + ("; " + parts[1] if len(parts) > 1 else "") + "."
-    first = gaps.iloc[0]
-    if (first < 0).any():
+    loss_gap = gaps[gaps.columns[0]].dropna()
+    negative = int((loss_gap < 0).sum())
+    if len(loss_gap) and negative * 2 > len(loss_gap):
+        claim += (f" The {gaps.columns[0]} gap is negative (validation better) at {negative} of {len(loss_gap)} epochs: "
+                  "expected when dropout, noise layers or augmentation act only in training, and because Keras's "
+                  "training numbers are running means over an epoch in which the model was still improving, while "
+                  "validation is scored at its end. It is not a sign of leakage by itself.")
+    elif (gaps.iloc[0] < 0).any():
         claim += (" A negative gap in the first epochs is an artefact of how Keras measures: training numbers are "
                   "running means with dropout active, validation numbers come at the end of the epoch.")
     return [Finding("generalization_gap", "info", claim, evidence, None, "overfitting")]

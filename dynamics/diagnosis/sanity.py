@@ -25,8 +25,6 @@ def coverage(ctx: Context) -> list[Finding]:
         return out
     declared = run.meta.epochs_declared
     gaps = missing_ranges(epochs, upto=declared)
-    if epochs[0] > 1 and gaps and gaps[0][0] == 1:
-        pass  # reported with the other gaps
     if gaps or run.meta.interrupted_epoch:
         of = f" of {declared}" if declared else ""
         missing = listing([span(a, b) for a, b in gaps])

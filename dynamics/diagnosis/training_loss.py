@@ -14,6 +14,7 @@ _WHY = ("Keras's training loss is the mean over the epoch's mini-batches, with d
 
 
 def produce(ctx: Context) -> list[Finding]:
+    """Rises of the training loss between consecutive epochs, against the loss scale."""
     run = ctx.run
     if not run.has("loss"):
         return []

@@ -13,6 +13,10 @@ The pipeline, one module per step:
 
 Only complete end-of-epoch rows become table rows; the format notes this
 follows are ``keras_log_formats.md`` (see README, "Formats supported").
+
+These functions read *printed* logs only. :func:`dynamics.io.load_runs` (and
+:func:`dynamics.io.parse_text`) also sniff CSVLogger files, History JSON, run
+directories and standard input, and dispatch here for printed logs.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from dynamics.run import Run
 
 __all__ = ["parse_file", "parse_lines", "parse_stream", "parse_text"]
 
-_KEYWORDS = ("Epoch", "Batch", "Train", "Restoring")
 _FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
 
 
@@ -51,19 +54,20 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     n_lines = 0
     blank = True
     last_row: Row | None = None  # a complete row that ended the previous line
+    # Progress updates (a non-TTY capture prints one line per batch) are only
+    # counted here; the counter of the last one is read when they end.
+    pending, last_update = 0, ""
     for line in lines:
         n_lines += 1
-        if "ETA" in line and not any(k in line for k in _KEYWORDS):
-            # A progress update (non-TTY captures print thousands): count it cheaply.
-            m = _FAST_COUNTER.match(line)
-            if m is not None:
-                target = None if m.group(2) == "Unknown" else int(m.group(2))
-                collector.progress(int(m.group(1)), target, int(m.group(1)) == target)
-                blank = False
-                continue
+        if " - ETA: " in line and "Epoch" not in line and "Batch" not in line and "Train" not in line:
+            pending, last_update = pending + 1, line
+            continue
         line = clean_line(line)
         if not line:
             continue
+        if pending:
+            _flush_progress(collector, pending, last_update)
+            pending, last_row = 0, None
         blank = False
         if last_row is not None:
             more = continuation(line)
@@ -74,21 +78,38 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
         for token in found:
             collector.add(token)
         last_row = found[-1] if found and isinstance(found[-1], Row) and found[-1].complete else None
+    if pending:
+        _flush_progress(collector, pending, last_update)
+        blank = False
     placed = [p for raw in collector.runs for p in place(raw)]
     kept = [p for p in placed if p.units]
     if not kept:
         raise NoEpochsError(_nothing_found(source, n_lines, blank, collector, placed))
-    runs = []
-    for index, p in enumerate(kept):
-        run = build_run(p, source=source, run_index=index)
-        before = placed[: placed.index(p)]
-        lost = [q for q in before if not q.units and q.interrupted and q not in kept]
-        if lost and (index == 0 or placed.index(kept[index - 1]) < placed.index(lost[-1])):
-            run.meta.notes.append(
-                f"a run before this one ended inside epoch {lost[-1].interrupted} without a complete epoch"
-            )
+    runs: list[Run] = []
+    lost: int | None = None  # a run that ended inside this epoch before any complete one
+    for p in placed:
+        if not p.units:
+            lost = p.interrupted if p.interrupted is not None else lost
+            continue
+        run = build_run(p, source=source, run_index=len(runs))
+        if lost is not None:
+            run.meta.notes.append(f"a run before this one ended inside epoch {lost} without a complete epoch")
+            lost = None
         runs.append(run)
     return runs
+
+
+def _counter(line: str) -> tuple[int | None, int | None]:
+    m = _FAST_COUNTER.match(line)
+    if m is None:
+        return None, None
+    return int(m.group(1)), None if m.group(2) == "Unknown" else int(m.group(2))
+
+
+def _flush_progress(collector: Collector, count: int, last: str) -> None:
+    """Hand ``count`` progress updates to the collector; only the last one's counter matters."""
+    current, target = _counter(last)
+    collector.progress(current, target, current is not None and current == target, count=count)
 
 
 def _nothing_found(source: str, n_lines: int, blank: bool, collector: Collector, placed: list[Placed]) -> str:

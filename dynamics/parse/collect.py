@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dynamics.parse.lexer import Ellipsis, Header, Row, Token
+from dynamics.parse.lexer import Elision, Header, Row, Token
 from dynamics.parse.messages import Message, TrainOn
 
 
@@ -87,10 +87,10 @@ class Collector:
             self.run.slots.append(self.current)
         return self.current
 
-    def progress(self, current: int | None, target: int | None, eta_at_target: bool) -> None:
-        """A progress update (counted, never stored)."""
+    def progress(self, current: int | None, target: int | None, eta_at_target: bool, count: int = 1) -> None:
+        """``count`` progress updates, the last at ``current/target`` (counted, never stored)."""
         slot = self._slot()
-        slot.progress += 1
+        slot.progress += count
         slot.last_counter = (current, target)
         slot.eta_at_target = slot.eta_at_target or eta_at_target
 
@@ -109,14 +109,16 @@ class Collector:
             if self.run.started or self.run.train_on is not None:
                 self._new_run()
             self.run.train_on = token
-        elif isinstance(token, Ellipsis):
+        elif isinstance(token, Elision):
             self.current = None
             self.pending_ellipsis = True
             self.run.ellipses += 1
 
     def _header(self, header: Header) -> None:
-        self.headers += 1
         last = self.run.last_header
+        if header.glued and (last is None or header.epoch != last + 1):
+            return
+        self.headers += 1
         if last is not None and header.epoch <= last:
             slot = self.current
             if header.epoch == last and slot is not None and slot.header == last and slot.empty:

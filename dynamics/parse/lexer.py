@@ -4,7 +4,8 @@ A line may hold several things (a header glued to its row, a whole log
 collapsed into one line, a callback message glued to a progress bar), so
 :func:`tokens` first cuts the line before every *anchor* -- ``Epoch k/N``,
 ``Epoch 00020:``, ``Batch 3: Invalid loss``, ``Train on ...``, a progress
-counter, an ellipsis -- and then reads each piece.
+counter -- and then reads each piece. A line that is only ``....`` marks
+epochs the poster left out.
 
 The row grammar covers every era in ``keras_log_formats.md``::
 
@@ -18,7 +19,7 @@ without brackets (Keras 3), or none (verbose=2), and time fields ``- 300s``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dynamics.parse.messages import Message, TrainOn, parse_message, parse_train_on
 
@@ -36,12 +37,11 @@ _ANCHOR = re.compile(
 #: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
 _ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
 _CONTINUATION = re.compile(r"-?\s*(?:(?:val\. )?[A-Za-z_][\w.\-/]*\s*:\s*" + NUMBER + r"(?:\s+-\s+|\s*$))+")
-_KERAS0_HEADER = re.compile(r"Epoch (\d{1,9})")
 _SEP = re.compile(r"\s+-\s+")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
 _PREFIX = re.compile(
     r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
-    r"(?:\[(?P<bar>[^\]]*)\]|(?P<k3>(?:[^\x00-\x7f\s]|=)+)(?=\s|$))?\s*"
+    r"(?:\[(?P<bar>[^\]]*)\]|(?P<k3>(?:[^\x00-\x7f\s]|[=?])+)(?=\s|$))?\s*"
     r"(?P<rest>.*)"
 )
 _ELAPSED = re.compile(r"(\d+(?:\.\d+)?)s")
@@ -52,14 +52,19 @@ _UNIT_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6}
 
 @dataclass(frozen=True)
 class Header:
-    """``Epoch k/N`` (``total`` is None for Keras 0.1's 0-based ``Epoch k``)."""
+    """``Epoch k/N`` (``total`` is None for Keras 0.1's 0-based ``Epoch k``).
+
+    ``glued`` marks a header stuck to the end of a complete row (the paste
+    lost the line break); it counts only if it is the next epoch.
+    """
 
     epoch: int
     total: int | None
+    glued: bool = False
 
 
 @dataclass(frozen=True)
-class Ellipsis:
+class Elision:
     """A ``....`` / ``…`` line: the poster left epochs out."""
 
 
@@ -82,7 +87,6 @@ class Row:
     epoch_seconds: float | None = None  # tf.keras >= 2.7 verbose=2 "21s/epoch"
     leading_dash: bool = False
     per_unit_first: bool = False  # time per step printed before the metrics (Keras 3 verbose=2)
-    values: dict[str, float] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -110,11 +114,7 @@ class Row:
         return "keras2" if self.per_unit is not None else "keras1"
 
 
-Token = Header | Ellipsis | Row | Message | TrainOn
-
-
-def _number(text: str) -> float:
-    return float(text)
+Token = Header | Elision | Row | Message | TrainOn
 
 
 def parse_row(text: str) -> Row | None:
@@ -242,16 +242,20 @@ def tokens(line: str) -> list[Token]:
     if line.startswith("Epoch ") and line[6:].isdigit():
         return [Header(int(line[6:]) + 1, None)]  # Keras 0.1: "Epoch 0", 0-based
     if (line[0] in ".[(…") and _ELLIPSIS.match(line) and ":" not in line:
-        return [Ellipsis()]
+        return [Elision()]
     out: list[Token] = []
     for text, anchor in _cut(line):
         rest = text
         if anchor is not None:
             kind = anchor.lastgroup
             if kind == "hdr":
-                glued = anchor.start() > 0 and not line[anchor.start() - 1].isspace()
-                if not glued:  # a glued "...0.2445Epoch 1/1000" is someone else's header
-                    out.append(Header(int(anchor.group("hk")), int(anchor.group("hn"))))
+                header = Header(int(anchor.group("hk")), int(anchor.group("hn")))
+                if anchor.start() == 0 or line[anchor.start() - 1].isspace():
+                    out.append(header)
+                elif out and isinstance(out[-1], Row) and out[-1].complete:
+                    out.append(Header(header.epoch, header.total, glued=True))
+                # else: glued to a progress update ("...0.2445Epoch 1/1000"):
+                # a nested fit's header, not an epoch of this run.
                 rest = text[anchor.end() - anchor.start() :]
             elif kind == "train":
                 found = parse_train_on(text)

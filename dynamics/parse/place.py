@@ -98,9 +98,50 @@ def _zero_based(run: RawRun, style: str) -> bool:
     return style in ("keras0", "keras1")
 
 
-def _headed_units(slot: Slot, validates: bool, is_last: bool, notes: list[str]) -> list[Unit]:
+#: Messages Keras 3 prints between the at-target update and the epoch's row.
+_BEFORE_ROW_KINDS = ("checkpoint_saved", "checkpoint_not_improved", "lr_reduced", "lr_set")
+
+
+def _redraw(prev: Row, row: Row, message_between: bool) -> bool:
+    """True if ``row`` is Keras 3 drawing ``prev``'s epoch again, completed.
+
+    At the last batch the bar is at its target without ``val_*`` (and without
+    callback keys such as ``learning_rate``); the epoch's row follows after the
+    callbacks' messages with those keys added -- and, before Keras 3.15, with
+    the training values averaged once more, so they may differ in the last
+    digit when a message stands between the two.
+    """
+    if prev.bar != "keras3" or row.bar != "keras3" or prev.target != row.target:
+        return False
+    before, after = {n for n, _ in prev.metrics}, {n for n, _ in row.metrics}
+    # With the same keys, only a message explains why the at-target update
+    # stayed on screen instead of being overwritten by the row.
+    return before < after or (before == after and message_between)
+
+
+def fold(items: list[Row | Message]) -> list[Row | Message]:
+    """A slot's items with Keras 3 redraws folded into their last (complete) drawing."""
+    out: list[Row | Message] = []
+    last_row: int | None = None
+    last_is_update = True  # the last row kept may still be an at-target update
+    message_between = False
+    for item in items:
+        if isinstance(item, Message):
+            out.append(item)
+            message_between = message_between or item.kind in _BEFORE_ROW_KINDS
+            continue
+        merge = last_row is not None and last_is_update and _redraw(out[last_row], item, message_between)  # type: ignore[arg-type]
+        if merge:
+            del out[last_row]  # type: ignore[arg-type]
+        out.append(item)
+        last_row, last_is_update = len(out) - 1, not merge
+        message_between = False
+    return out
+
+
+def _headed_units(slot: Slot, items: list[Row | Message], validates: bool, is_last: bool, notes: list[str]) -> list[Unit]:
     """The row of a headed slot, plus rows whose header the poster cut."""
-    rows = slot.rows
+    rows = [item for item in items if isinstance(item, Row)]
     if not rows:
         return []
     chosen: Row | None = None
@@ -110,7 +151,7 @@ def _headed_units(slot: Slot, validates: bool, is_last: bool, notes: list[str]) 
             chosen = with_val[0]
         else:
             first = rows[0]
-            following = slot.items[slot.items.index(first) + 1 :]
+            following = items[items.index(first) + 1 :]
             # Keras 3 leaves an at-target update without val_* before the
             # callback messages; it is the epoch's row only when nothing
             # follows it but the next header (validation_freq > 1).
@@ -125,7 +166,7 @@ def _headed_units(slot: Slot, validates: bool, is_last: bool, notes: list[str]) 
     skipped = 0
     for row in rows[rows.index(chosen) + 1 :]:
         if row.metrics == chosen.metrics:
-            unit.timing_row = row  # the same values redrawn, with the final time
+            unit.timing_row = row  # the same values drawn again, with the final time
         elif row.has_val and chosen.has_val:
             units.append(Unit(row, inferred=True))
         else:
@@ -140,26 +181,10 @@ def _headed_units(slot: Slot, validates: bool, is_last: bool, notes: list[str]) 
     return units
 
 
-def _headerless_units(slot: Slot) -> list[Unit]:
-    """Rows of a headerless slot, with Keras 3's no-val / with-val redraws merged."""
-    units: list[Unit] = []
-    for row in slot.rows:
-        if units and units[-1].row.bar == "keras3" and row.bar == "keras3":
-            prev = units[-1]
-            if not prev.row.has_val and row.has_val and row.target == prev.row.target:
-                prev.row = row
-                continue
-            if row.metrics == prev.row.metrics:
-                prev.timing_row = row
-                continue
-        units.append(Unit(row))
-    return units
-
-
-def _message_gaps(slot: Slot) -> list[tuple[int, Message]]:
+def _message_gaps(items: list[Row | Message]) -> list[tuple[int, Message]]:
     """Each message of a slot with the number of rows printed before it."""
     out, seen = [], 0
-    for item in slot.items:
+    for item in items:
         if isinstance(item, Row):
             seen += 1
         else:
@@ -167,7 +192,9 @@ def _message_gaps(slot: Slot) -> list[tuple[int, Message]]:
     return out
 
 
-def _align_by_messages(units: list[Unit], slot: Slot, epoch_of: Callable[[Message], int | None]) -> int | None:
+def _align_by_messages(
+    units: list[Unit], items: list[Row | Message], epoch_of: Callable[[Message], int | None], style: str
+) -> int | None:
     """First epoch of headerless ``units`` implied by the messages among them.
 
     A checkpoint or learning-rate message printed before a row (Keras <= 2.1,
@@ -176,9 +203,10 @@ def _align_by_messages(units: list[Unit], slot: Slot, epoch_of: Callable[[Messag
     """
     best: tuple[int, int] | None = None
     m = len(units)
-    for layout in ("before", "after"):
+    # Only standalone Keras 2.2-2.3 printed the row first (§7.1).
+    for layout in ("before", "after") if style == "keras2" else ("before",):
         votes: Counter[int] = Counter()
-        for gap, msg in _message_gaps(slot):
+        for gap, msg in _message_gaps(items):
             epoch = epoch_of(msg)
             if epoch is None or msg.kind not in END_KINDS + ("lr_set",):
                 continue
@@ -186,7 +214,10 @@ def _align_by_messages(units: list[Unit], slot: Slot, epoch_of: Callable[[Messag
             index = gap - 1 if after else gap
             if 0 <= index < m:
                 votes[epoch - index] += 1
-        for start, n in votes.items():
+        # Every message must agree: "Epoch 1:" before each of three rows is
+        # three fit(epochs=1) runs, not epochs 1, 2, 3.
+        if len(votes) == 1:
+            start, n = next(iter(votes.items()))
             if start >= 1 and (best is None or n > best[1]):
                 best = (start, n)
     return best[0] if best else None
@@ -208,13 +239,14 @@ def place(run: RawRun) -> list[Placed]:
     singles: list[Unit] = []  # headerless rows that are fits of their own
     has_headers = any(s.header is not None for s in run.slots)
     slot_units: list[list[Unit]] = []
+    folded = [fold(slot.items) for slot in run.slots]
     for i, slot in enumerate(run.slots):
         is_last = i == len(run.slots) - 1
         if slot.header is not None:
-            units = _headed_units(slot, validates, is_last, placed.notes)
+            units = _headed_units(slot, folded[i], validates, is_last, placed.notes)
         else:
-            units = _headerless_units(slot)
-            _number_headerless(units, run, i, epoch_of, style, has_headers, singles, placed.notes)
+            units = [Unit(item) for item in folded[i] if isinstance(item, Row)]
+            _number_headerless(units, run, folded[i], i, epoch_of, style, has_headers, singles, placed.notes)
         for unit in units:
             unit.slot = i
         slot_units.append(units)
@@ -226,7 +258,7 @@ def place(run: RawRun) -> list[Placed]:
                 continue
             if unit.epoch <= last_epoch:
                 placed.notes.append(
-                    f"a row numbered {unit.epoch} (inferred) after epoch {last_epoch} was left out: "
+                    f"a row placed at epoch {unit.epoch} after epoch {last_epoch} was left out: "
                     "its number clashes with the headers"
                 )
                 continue
@@ -236,10 +268,10 @@ def place(run: RawRun) -> list[Placed]:
     last = run.slots[-1] if run.slots else None
     if last is not None and last.header is not None and not slot_units[-1]:
         placed.interrupted = last.header
-    placed.events = _events(run, slot_units, epoch_of, placed)
+    separate = {id(unit.row): Placed(run, [unit], zero_based=zero_based) for unit in singles}
+    placed.events = _events(run, folded, slot_units, epoch_of, placed, separate)
     out = [placed] if placed.units or placed.interrupted or not singles else []
-    for unit in singles:
-        single = Placed(run, [unit], zero_based=zero_based)
+    for single in separate.values():
         single.notes.append("no epoch header: a fit(epochs=1) run (tf.keras and Keras 3 print none for epochs=1)")
         out.append(single)
     return out
@@ -248,6 +280,7 @@ def place(run: RawRun) -> list[Placed]:
 def _number_headerless(
     units: list[Unit],
     run: RawRun,
+    items: list[Row | Message],
     i: int,
     epoch_of: Callable[[Message], int | None],
     style: str,
@@ -269,7 +302,7 @@ def _number_headerless(
         for j, unit in enumerate(units):
             unit.epoch, unit.inferred = k - n_fit + j, True
     else:
-        start = _align_by_messages(units, slot, epoch_of)
+        start = _align_by_messages(units, items, epoch_of, style)
         if start is not None:
             for j, unit in enumerate(units):
                 unit.epoch, unit.inferred = start + j, True
@@ -299,21 +332,30 @@ def _number_headerless(
 
 def _events(
     run: RawRun,
+    folded: list[list[Row | Message]],
     slot_units: list[list[Unit]],
     epoch_of: Callable[[Message], int | None],
     placed: Placed,
+    separate: dict[int, Placed],
 ) -> list[Event]:
+    """The run's events; those around a separate ``fit(epochs=1)`` row go to that run."""
     events: list[Event] = []
-    for slot, units in zip(run.slots, slot_units):
-        gaps = _message_gaps(slot)
-        for gap, msg in gaps:
+    for slot, items, units in zip(run.slots, folded, slot_units):
+        rows = [item for item in items if isinstance(item, Row)]
+        for gap, msg in _message_gaps(items):
             if msg.kind == "terminated_on_nan":
                 epoch = slot.header
                 if epoch is None and units:
                     epoch = units[min(gap, len(units) - 1)].epoch
             else:
                 epoch = epoch_of(msg)
-            events.append(Event(epoch, msg.kind, msg.text, msg.monitor, msg.value))
+            event = Event(epoch, msg.kind, msg.text, msg.monitor, msg.value)
+            # Messages print before their row (tf.keras, Keras 3), or after the last one.
+            owner = rows[min(gap, len(rows) - 1)] if rows else None
+            if owner is not None and id(owner) in separate:
+                separate[id(owner)].events.append(Event(1, msg.kind, msg.text, msg.monitor, msg.value))
+            else:
+                events.append(event)
     if placed.interrupted is not None:
         slot = run.slots[-1]
         counter = ""

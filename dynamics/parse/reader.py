@@ -30,15 +30,24 @@ CHUNK_SIZE = 1 << 20
 MAX_PIECE = 1 << 23
 
 _BLANK = b" \t\b\x0b\x0c\x00"
+#: Control bytes a terminal capture does not contain (\t \n \r \b ESC are allowed).
+_BINARY_CONTROLS = bytes(c for c in range(32) if c not in b"\t\n\r\b\x1b\x0b\x0c")
 _CARET_ESC = re.compile(rb"\^\[(?=\[)")
 
 
-def _last_visible(data: bytes, sep: bytes = b"\r") -> bytes | None:
-    """The last piece of ``data`` between ``sep`` separators that is not blank."""
-    end = len(data)
+def _last_visible(
+    data: bytes, start: int = 0, end: int | None = None, sep: bytes = b"\r", prefix: bytes = b""
+) -> bytes | None:
+    """The last non-blank piece of ``prefix + data[start:end]`` between ``sep`` separators.
+
+    Searches backwards with ``rfind``, so only the tail of a long line is
+    looked at; ``prefix`` (the part of the line read with the previous
+    chunk) is joined only when the first piece is the one needed.
+    """
+    end = len(data) if end is None else end
     while True:
-        i = data.rfind(sep, 0, end)
-        piece = data[i + len(sep) : end] if i >= 0 else data[:end]
+        i = data.rfind(sep, start, end)
+        piece = data[i + len(sep) : end] if i >= 0 else prefix + data[start:end]
         if piece.strip(_BLANK):
             return piece
         if i < 0:
@@ -46,22 +55,25 @@ def _last_visible(data: bytes, sep: bytes = b"\r") -> bytes | None:
         end = i
 
 
-def _visible(line: bytes, earlier: bytes | None) -> bytes | None:
-    """What stays on screen of one physical line (``earlier``: a piece already seen)."""
-    if b"\r" in line:
-        piece = _last_visible(line)
-        line = piece if piece is not None else (earlier or b"")
-    elif not line.strip(_BLANK) and earlier is not None:
-        line = earlier
-    if b"^" in line:
-        # A paste that rendered the control characters as text: ^H, ^M, ^[.
-        line = line.replace(b"^H", b"\b")
-        if b"^M" in line:
-            line = _last_visible(line, b"^M") or b""
-        line = _CARET_ESC.sub(b"\x1b", line)
-    if b"\b" in line:
-        line = line.replace(b"\b", b"")
-    return line
+def _screen(piece: bytes) -> bytes:
+    """Resolve caret renderings (``^H``, ``^M``, ``^[``) and backspaces in one piece."""
+    if b"^" in piece:
+        # A paste that rendered the control characters as text.
+        piece = piece.replace(b"^H", b"\b")
+        if b"^M" in piece:
+            piece = _last_visible(piece, sep=b"^M") or b""
+        piece = _CARET_ESC.sub(b"\x1b", piece)
+    if b"\b" in piece:
+        piece = piece.replace(b"\b", b"")
+    return piece
+
+
+def _visible(data: bytes, start: int, end: int, earlier: bytes | None, prefix: bytes = b"") -> bytes:
+    """What stays on screen of the physical line ``prefix + data[start:end]``."""
+    piece = _last_visible(data, start, end, prefix=prefix)
+    if piece is None:
+        piece = earlier or b""
+    return _screen(piece)
 
 
 def _decode(line: bytes) -> str:
@@ -75,15 +87,19 @@ def sniff_encoding(head: bytes, source: str) -> str | None:
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
         return "utf-16"
     sample = head[:8192]
-    if not sample or b"\x00" not in sample:
+    if not sample:
         return None
-    odd_nul = sample[1::2].count(0) / max(1, len(sample[1::2]))
-    even_nul = sample[0::2].count(0) / max(1, len(sample[0::2]))
-    if odd_nul > 0.9 and even_nul < 0.1:
-        return "utf-16-le"  # Windows PowerShell redirect without a BOM
-    if even_nul > 0.9 and odd_nul < 0.1:
-        return "utf-16-be"
-    if sample.count(0) > max(4, len(sample) // 100):
+    if b"\x00" in sample:
+        odd_nul = sample[1::2].count(0) / max(1, len(sample[1::2]))
+        even_nul = sample[0::2].count(0) / max(1, len(sample[0::2]))
+        if odd_nul > 0.9 and even_nul < 0.1:
+            return "utf-16-le"  # Windows PowerShell redirect without a BOM
+        if even_nul > 0.9 and odd_nul < 0.1:
+            return "utf-16-be"
+    control = sum(sample.count(bytes([c])) for c in _BINARY_CONTROLS)
+    # (an incremental decoder: a character cut at the end of the sample is not an error)
+    undecodable = codecs.getincrementaldecoder("utf-8")("replace").decode(sample).count("\ufffd")
+    if sample.count(0) > 1 or control > len(sample) // 10 or undecodable > max(4, len(sample) // 4):
         raise InputError(f"{source} is not a text log: it holds binary data")
     return None
 
@@ -135,35 +151,48 @@ def iter_screen_lines(stream: BinaryIO, source: str = "<stream>") -> Iterator[st
     >>> list(iter_screen_lines(io.BytesIO(b"Epoch 1/2\\r\\n 1/9 [>..]\\b\\b\\r9/9 [===] - loss: 1\\n")))
     ['Epoch 1/2', '9/9 [===] - loss: 1']
     """
-    carry = b""  # text of the current physical line after its last \r
-    earlier: bytes | None = None  # last non-blank redraw of the current line
+    carry = b""  # the current physical line after its last \r (no \r, no \n in it)
+    earlier: bytes | None = None  # its last non-blank redraw before that \r
     for chunk in _chunks(stream, source):
-        data = carry + chunk if carry else chunk
-        lines = data.split(b"\n")
-        for line in lines[:-1]:
-            visible = _visible(line, earlier)
-            earlier = None
-            if visible is not None:
-                yield _decode(visible)
-        tail = lines[-1]
-        cut = tail.rfind(b"\r")
+        # The chunk is never joined to ``carry`` as a whole: a 200 MB capture
+        # is a few long lines, and only their last redraw is wanted.
+        pos = 0
+        last_nl = chunk.rfind(b"\n")
+        if last_nl >= 0 and (carry or earlier is not None):
+            nl = chunk.find(b"\n")
+            yield _decode(_visible(chunk, 0, nl, earlier, carry))
+            carry, earlier = b"", None
+            pos = nl + 1
+        if last_nl >= pos:
+            region = chunk[pos:last_nl]
+            if b"\r" not in region and b"\b" not in region and b"^" not in region:
+                # Plain lines (a non-TTY capture, a paste): split them in one go.
+                yield from _decode(region).split("\n")
+                pos = last_nl + 1
+        while (nl := chunk.find(b"\n", pos)) >= 0:
+            yield _decode(_visible(chunk, pos, nl, earlier, carry))
+            carry, earlier = b"", None
+            pos = nl + 1
+        cut = chunk.rfind(b"\r", pos)
         if cut >= 0:
-            piece = _last_visible(tail[:cut])
+            piece = _last_visible(chunk, pos, cut, prefix=carry)
             if piece is not None:
                 earlier = piece
-            tail = tail[cut + 1 :]
-        while len(tail) > MAX_PIECE:
+            carry = chunk[cut + 1 :]
+        else:
+            carry = carry + chunk[pos:] if carry else chunk[pos:]
+        while len(carry) > MAX_PIECE:
             # No line break for megabytes: hand on a piece, cut before an
             # ``Epoch`` header or at a space so rows stay whole where possible.
-            at = tail.rfind(b" Epoch ", 0, MAX_PIECE)
+            at = carry.rfind(b" Epoch ", 0, MAX_PIECE)
             if at <= 0:
-                at = tail.rfind(b" ", 0, MAX_PIECE)
+                at = carry.rfind(b" ", 0, MAX_PIECE)
             if at <= 0:
                 at = MAX_PIECE
-            yield _decode(_visible(tail[:at], None) or b"")
-            tail = tail[at:]
-        carry = tail
-    if carry or earlier is not None:
-        visible = _visible(carry, earlier)
-        if visible is not None and visible.strip(_BLANK):
-            yield _decode(visible)
+            yield _decode(_visible(carry, 0, at, earlier))
+            earlier = None
+            carry = carry[at:]
+    if carry.strip(_BLANK) or earlier is not None:
+        last = _visible(carry, 0, len(carry), earlier)
+        if last.strip(_BLANK):
+            yield _decode(last)

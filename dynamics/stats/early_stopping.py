@@ -31,7 +31,7 @@ UP_s stopping criteria with strips of k = 5 epochs, with the same care.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -188,7 +188,7 @@ def replay_early_stopping(
     nan_epochs = set(int(e) for e in printed_nan)
     delta = abs(min_delta)
     sign = -1.0 if mode == "min" else 1.0  # improvement iff sign * (current - best) > delta
-    rule = f"EarlyStopping(monitor={monitor!r}, patience={patience}" + (
+    rule = f'EarlyStopping(monitor="{monitor}", patience={patience}' + (
         f", min_delta={min_delta}" if min_delta else "") + (f", baseline={baseline}" if baseline is not None else "") + (
         f", start_from_epoch={start_from_epoch}" if start_from_epoch else "") + (
         ", restore_best_weights=True" if restore_best_weights else "") + ")"

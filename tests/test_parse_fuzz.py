@@ -1,0 +1,68 @@
+"""Fuzz: random bytes and mangled corpus logs give runs or one DynamicsError, nothing else."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import CORPUS, SEED_LOG
+from dynamics.errors import DynamicsError
+from dynamics.io import load_runs
+from dynamics.run import runs_to_json_dict
+
+LOGS = [p.read_bytes() for p in sorted((CORPUS / "logs").glob("*.txt"))] + [SEED_LOG.read_bytes()]
+NOISE = [b"\r", b"\b", b"\n", b"\x1b[1m", b"\x00", b"\xff", b"Epoch 3/2", b" - ", b"....", b"loss: nan", b"\xe2\x94", b"^M"]
+
+
+def _check(data: bytes) -> None:
+    try:
+        runs = load_runs(data)
+    except DynamicsError as exc:
+        message = str(exc)
+        assert message and "\n" not in message
+        return
+    assert runs
+    for index, run in enumerate(runs):
+        epochs = [int(e) for e in run.epochs.index]
+        assert epochs == sorted(set(epochs)) and epochs[0] >= 1
+        assert run.meta.run_index == index
+        assert set(run.meta.inferred_epochs) <= set(epochs)
+        for first, last in run.meta.elided:
+            assert first <= last and not set(range(first, last + 1)) & set(epochs)
+    json.dumps(runs_to_json_dict(runs), allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_random_bytes(data):
+    _check(data)
+
+
+@st.composite
+def mutated(draw):
+    data = bytearray(draw(st.sampled_from(LOGS)))
+    for _ in range(draw(st.integers(1, 6))):
+        if not data:
+            break
+        op = draw(st.sampled_from(["delete", "insert", "duplicate", "flip", "truncate"]))
+        i = draw(st.integers(0, len(data) - 1))
+        j = min(len(data), i + draw(st.integers(1, 200)))
+        if op == "delete":
+            del data[i:j]
+        elif op == "insert":
+            data[i:i] = draw(st.one_of(st.sampled_from(NOISE), st.binary(max_size=20)))
+        elif op == "duplicate":
+            data[i:i] = data[i:j]
+        elif op == "flip":
+            data[i] = draw(st.integers(0, 255))
+        else:
+            del data[i:]
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutated_corpus_logs(data):
+    _check(data)

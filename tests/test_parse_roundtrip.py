@@ -1,0 +1,197 @@
+"""Round trip: random histories printed in each era's format parse back exactly.
+
+The printer (tests/keras_printer.py) is written from the format notes, not
+from the parser. Values are compared at print precision: what Keras printed
+(``%.4f`` / ``%.4e``) read back with ``float``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dynamics.parse import parse_text
+from keras_printer import DAMAGES, ERAS, Epoch, Printer, paste
+
+NAME_POOL = [
+    "acc",
+    "accuracy",
+    "mae",
+    "mean_absolute_error",
+    "auc",
+    "precision",
+    "f1score",
+    "top_k_categorical_accuracy",
+    "out1_loss",
+    "dense_1_acc",
+    "sparse_categorical_accuracy",
+    "tp",
+]
+
+values = st.one_of(
+    st.floats(0, 2),
+    st.floats(1e-9, 1e-3),
+    st.floats(-1e-3, -1e-9),
+    st.floats(1e3, 1e12),
+    st.floats(-5, 0),
+    st.just(0.0),
+    st.just(math.nan),
+    st.sampled_from([math.inf, -math.inf]),
+)
+
+
+@st.composite
+def histories(draw):
+    era = draw(st.sampled_from(ERAS))
+    verbose = draw(st.sampled_from([1, 2]))
+    extra = draw(st.lists(st.sampled_from(NAME_POOL), max_size=3, unique=True))
+    if "acc" in extra and "accuracy" in extra:
+        extra.remove("acc")
+    names = ["loss"] + extra
+    validation = draw(st.booleans())
+    lr_key = None
+    if era.startswith("tfkeras") and draw(st.booleans()):
+        lr_key = "lr"
+    if era == "keras3" and draw(st.booleans()):
+        lr_key = "learning_rate"
+    n = draw(st.integers(1, 6))
+    start = draw(st.integers(0, 40))
+    total = start + n + draw(st.integers(0, 30))
+    if era in ("tfkeras", "tfkeras27", "keras3") and draw(st.integers(0, 9)) == 0:
+        start, n, total = 0, 1, 1  # fit(epochs=1): no header at all
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = random.Random(seed)
+    printer = Printer(
+        era=era,
+        verbose=verbose,
+        names=names,
+        validation=validation,
+        lr_key=lr_key,
+        total=total,
+        target=draw(st.integers(1, 100_000)),
+        unit="sample" if era.startswith("tfkeras") and draw(st.booleans()) else "step",
+        train_on=(draw(st.integers(1, 10**6)), draw(st.integers(1, 10**5))) if validation and era in ("keras1", "keras2") and draw(st.booleans()) else None,
+        debris=draw(st.booleans()),
+        dynamic=draw(st.booleans()) if era == "keras2" else True,
+        rng=rng,
+    )
+    if printer.target == 1:
+        printer.debris = False  # nothing between 0 and the target
+    messages = draw(st.booleans())
+    keys = printer.keys()
+    epochs = []
+    for number in range(start + 1, start + n + 1):
+        vals = {k: draw(values) for k in keys}
+        if lr_key:
+            vals[lr_key] = draw(st.floats(1e-7, 0.1))
+        epochs.append(
+            Epoch(
+                number,
+                vals,
+                elapsed=rng.randrange(0, 5000),
+                per_unit=rng.choice([rng.uniform(1e-6, 1e-3), rng.uniform(1e-3, 1), rng.uniform(1, 30)]),
+                message=rng.choice(["improved", "not_improved"]) if messages else None,
+            )
+        )
+    damage = draw(st.sampled_from(DAMAGES))
+    return printer, epochs, damage
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_printed_history_parses_back_at_print_precision(case):
+    printer, epochs, damage = case
+    text = paste(printer.render(epochs), damage)
+    runs = parse_text(text)
+    assert len(runs) == 1, text
+    run = runs[0]
+    assert [int(e) for e in run.epochs.index] == [e.number for e in epochs], text
+    column_of = {printed: column for column, printed in run.meta.metric_names.items()}
+    assert set(column_of) == set(printer.keys())
+    expected_nan: dict[str, list[int]] = {}
+    for e in epochs:
+        for key, shown in printer.printed(e.values).items():
+            got = run.epochs.loc[e.number, column_of[key]]
+            want = float(shown)
+            if math.isnan(want):
+                assert math.isnan(got)
+                expected_nan.setdefault(column_of[key], []).append(e.number)
+            else:
+                assert got == want, (key, shown, text)
+    assert run.meta.printed_nan == expected_nan
+    headers = "Epoch " in printer.header(epochs[0].number)
+    assert run.meta.epochs_declared == (printer.total if headers else None)
+    assert run.meta.inferred_epochs == ([] if headers else [1])
+    if printer.train_on:
+        assert (run.meta.n_train, run.meta.n_val) == printer.train_on
+    assert run.timing["seconds"].tolist() == [float(e.elapsed) for e in epochs]
+    assert run.meta.verbose == printer.verbose
+    if any(e.message for e in epochs):
+        kinds = {"improved": "checkpoint_saved", "not_improved": "checkpoint_not_improved"}
+        assert [(ev.epoch, ev.kind) for ev in run.events] == [(e.number, kinds[e.message]) for e in epochs]
+    else:
+        assert run.events == []
+    if printer.era in ("keras1", "keras3"):
+        assert run.meta.era == printer.era
+
+
+@st.composite
+def edited_logs(draw):
+    """A printed history, then what posters do to it: cut a stretch, cut the
+    first header, stop mid-epoch, paste a second run after it."""
+    printer, epochs, damage = draw(histories())
+    if printer.total <= 1:
+        printer.total = epochs[-1].number + 5  # headers printed
+    edits = {
+        "elide": len(epochs) >= 3 and draw(st.booleans()),
+        "cut_first_header": len(epochs) >= 2 and draw(st.booleans()),
+        "interrupt": draw(st.booleans()),
+        "second_run": draw(st.booleans()),
+    }
+    return printer, epochs, damage, edits
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edited_logs())
+def test_elided_inferred_interrupted_and_several_runs(case):
+    printer, epochs, damage, edits = case
+    kept = list(epochs)
+    chunks = [[printer.header(e.number), printer._epoch_body(e)] for e in epochs]
+    elided = []
+    if edits["elide"]:
+        i = len(epochs) // 2
+        elided = [(epochs[i].number, epochs[i].number)]
+        chunks[i] = ["....\n", ""]
+        kept.remove(epochs[i])
+    if edits["cut_first_header"] and not (edits["elide"] and len(epochs) // 2 == 1):
+        chunks[0][0] = ""
+        inferred = [epochs[0].number]
+    else:
+        inferred = []
+    text = "".join(h + b for h, b in chunks)
+    interrupted = None
+    if edits["interrupt"]:
+        interrupted = epochs[-1].number + 1
+        text += printer.header(interrupted)
+        if printer.verbose == 1 and printer.target > 1:
+            train_keys = [k for k in printer.keys() if not k.startswith("val_") and k != printer.lr_key]
+            line = printer.update_line(printer.target - 1, {k: 0.5 for k in train_keys}, train_keys)
+            text += "\r" + line
+    second = None
+    if edits["second_run"] and not edits["interrupt"]:
+        second = Printer(**{**printer.__dict__, "total": 3, "train_on": None})
+        text += "\n" + second.render([Epoch(n, epochs[0].values, 7, 0.01) for n in (1, 2, 3)])
+    runs = parse_text(paste(text, damage))
+    run = runs[0]
+    assert [int(e) for e in run.epochs.index] == [e.number for e in kept]
+    assert run.meta.elided == elided
+    assert run.meta.inferred_epochs == inferred
+    assert run.meta.interrupted_epoch == interrupted
+    if interrupted is not None:
+        assert run.events[-1].kind == "interrupted" and run.events[-1].epoch == interrupted
+    assert len(runs) == (2 if second else 1)
+    if second:
+        assert list(runs[1].epochs.index) == [1, 2, 3] and runs[1].meta.run_index == 1
