@@ -26,8 +26,9 @@ import pandas as pd
 from dynamics.errors import ArgumentError
 from dynamics.findings import Finding
 
-#: ``meta.extra`` keys that describe a configuration (what stays equal across seeds).
-CONFIG_KEYS = ("dataset", "pooling", "story", "model", "label_noise", "validation", "max_samples", "classes")
+#: ``meta.extra`` keys that describe a configuration (what stays equal across seeds). Only plain values
+#: (text, numbers, booleans) count: a model summary differs in its layer names from run to run.
+CONFIG_KEYS = ("dataset", "pooling", "story", "label_noise", "validation", "max_samples", "classes")
 
 
 @dataclass
@@ -116,7 +117,7 @@ def group_config(extra: dict[str, Any], keys: Sequence[str] | None = None) -> di
         if "seed" not in extra:
             return None
         keys = CONFIG_KEYS
-    present = {k: extra[k] for k in keys if k in extra}
+    present = {k: extra[k] for k in keys if isinstance(extra.get(k), (str, int, float, bool))}
     return present or None
 
 
@@ -312,7 +313,7 @@ def _seeds(name: str, runs: list[Any]) -> tuple[Any, Finding]:
 def _epoch_text(row: pd.Series) -> str:
     mean, lo, hi, runs = row["best_epoch_mean"], row["best_epoch_min"], row["best_epoch_max"], int(row["runs"])
     if runs == 1 or lo == hi:
-        return f"epoch {mean:g}" + (f" in all {runs} runs" if runs > 1 else "")
+        return f"epoch {mean:g}" + ((" in both runs" if runs == 2 else f" in all {runs} runs") if runs > 1 else "")
     return f"epoch {mean:.1f} on average ({lo:g}-{hi:g} over {runs} runs)"
 
 

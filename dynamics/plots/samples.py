@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
 from dynamics.plots.axes import COLORS, EpochAxis, PercentTicks, new_figure, outside_legend, percent_axis, title
@@ -42,7 +43,7 @@ def confidence_heatmap(a: SampleAnalysis) -> Figure | None:
     """Where the confidence of correct and of wrong predictions sits, epoch by epoch.
 
     Two heatmaps (correct above, wrong below): x the epoch, y the top-class
-    probability in the 15 reliability bins, colour the share of that
+    probability in the 15 reliability bins, colour (square-root scale) the share of that
     group's samples in the bin; the white line is the group's mean
     confidence.
     """
@@ -73,7 +74,9 @@ def confidence_heatmap(a: SampleAnalysis) -> Figure | None:
             cols = np.isin(epochs, seg)
             x = axis.x(epochs[cols])
             xedges = np.append(x - 0.5, x[-1] + 0.5)
-            mesh = ax.pcolormesh(xedges, edges, z[:, cols], cmap="magma_r", vmin=0.0, vmax=vmax, shading="flat")
+            # A square-root colour scale, so that the few percent in the tails stay visible next to a full bin.
+            mesh = ax.pcolormesh(xedges, edges, z[:, cols], cmap="magma_r", shading="flat",
+                                 norm=PowerNorm(0.5, vmin=0.0, vmax=vmax))
         lines += axis.plot(ax, epochs, pe[f"confidence_{group}"].reindex(epochs), color="white", linewidth=2.2)
         axis.plot(ax, epochs, pe[f"confidence_{group}"].reindex(epochs), color=COLORS[group], linewidth=1.2)
         ax.set_ylim(_floor(a), 1.0)

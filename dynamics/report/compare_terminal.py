@@ -58,9 +58,9 @@ def summary_table(c: Comparison) -> Table:
                   pad_edge=False, caption="best = lowest val_loss / highest val_accuracy (epoch); stop = recommended "
                   "EarlyStopping on val_loss: patience -> stops after, keeps", caption_style="dim",
                   caption_justify="left")
-    table.add_column("run", overflow="fold")
+    table.add_column("run", overflow="fold", min_width=min(max(len(label) for label in c.labels), 40))
     if grouped:
-        table.add_column("group", overflow="fold")
+        table.add_column("group", overflow="fold", min_width=min(max(len(g) for g in c.groups), 30))
     for head in ("epochs", "best val_loss", "last val_loss", "rise", "best val_acc", "last val_acc", "stop"):
         table.add_column(head, justify="right")
     if recorded:

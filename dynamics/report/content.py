@@ -40,7 +40,8 @@ class RunReport:
     analysis : RunAnalysis or None
         The per-sample analysis of a recorded run (None for a log).
     decoder : callable or None
-        Sample id -> text (a review), for the table of top samples.
+        Position of a sample in the recorded validation split -> its text
+        (a review), for the tables of samples.
     """
 
     run: Run
@@ -85,6 +86,7 @@ def run_report(
         from dynamics.explain import analyze, explain
 
         analysis = analyze(run)
+        decoder = decoder or _run_dir_texts(run)
 
         def per_sample(ctx: Any) -> list[Any]:
             return explain(ctx.run, analysis=analysis)
@@ -92,6 +94,18 @@ def run_report(
         extra.append(per_sample)
     diagnosis = diagnose(run, n_val=n_val, classes=classes, extra_producers=extra)
     return RunReport(run, diagnosis, analysis, decoder)
+
+
+def _run_dir_texts(run: Run) -> Callable[[int], str] | None:
+    """The validation samples' text of a run directory that keeps its inputs and vocabulary, else None."""
+    if run.meta.format != "recorded" or not Path(run.meta.source).is_dir():
+        return None
+    try:
+        from dynamics.rundir import sample_texts
+    except ImportError:  # a tree without the recorder
+        return None
+    texts = sample_texts(run.meta.source, "val")
+    return texts.__getitem__ if texts else None
 
 
 def load_sources(sources: Iterable[Source], *, run: int | None = None) -> list[Run]:

@@ -163,7 +163,7 @@ def _sample_tables(report: RunReport, *, top: int) -> list[TableSpec]:
     if a.label_issues is not None and not a.label_issues.empty:
         issues = a.label_issues.head(top)
         if report.decoder is not None and "text" not in issues.columns:
-            issues = issues.assign(text=[report.decoder(int(i)) for i in issues["sample_id"]])
+            issues = issues.assign(text=[report.decoder(int(i)) for i in issues["sample"]])
         out.append(frame_table("label_issues", f"Candidate label problems (first {len(issues)} of "
                                f"{len(a.label_issues)})", "Validation samples persistently and confidently "
                                "misclassified, most suspicious first (self-confidence ranking).", issues))
@@ -175,7 +175,7 @@ def top_samples_table(report: RunReport, *, k: int = 10) -> TableSpec:
     a = report.analysis.val
     table = a.top_samples(k)
     if report.decoder is not None and "text" not in table.columns:
-        table = table.assign(text=[report.decoder(int(i)) for i in table["sample_id"]])
+        table = table.assign(text=[report.decoder(int(i)) for i in table.index])  # the index is the position
     caption = (f"The {len(table)} validation samples whose loss grew most from epoch {a.best_epoch} (lowest "
                f"val_loss) to epoch {a.last_epoch}; share is each one's part of the whole rise.")
     if "text" not in table.columns:

@@ -78,7 +78,8 @@ def write_report(
     n_val, classes : int, optional
         What the log does not say (as ``--n-val`` and ``--classes``).
     decoder : callable, optional
-        Sample id -> text, for the table of samples driving the loss.
+        Position of a validation sample -> its text, for the tables of samples
+        (a run directory that keeps its inputs and vocabulary is decoded without it).
     title : str, optional
 
     Returns
