@@ -366,3 +366,11 @@ def test_no_figure_line_is_a_loose_default():
             color = line.get_color()
             assert isinstance(color, str) and color.lower() in allowed, color
     assert all(isinstance(line, Line2D) for line in fig.axes[0].get_lines())
+
+
+def test_dollar_signs_from_logs_are_not_mathtext():
+    runs = [simulate_run("healthy", n=200, epochs=4, seed=s) for s in (0, 1)]
+    runs[0].meta.extra["pooling"], runs[1].meta.extra["pooling"] = r"$\notacommand{", "$x$"
+    fig = compare_curves(compare([diagnose(r) for r in runs], group_by=["pooling"]))
+    texts = [t for t, _ in drawn_texts(fig)]  # drawing would raise on bad mathtext
+    assert r"pooling=\$\notacommand{" in texts and r"pooling=\$x\$" in texts

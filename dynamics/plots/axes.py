@@ -59,15 +59,25 @@ def new_figure(
     return fig, axes
 
 
+def plain(text: object) -> str:
+    """Text shown as written: a ``$`` from a log would otherwise start matplotlib's mathtext.
+
+    >>> print(plain("val_$x$_accuracy"))
+    val_\\$x\\$_accuracy
+    """
+    return str(text).replace("$", r"\$")
+
+
 def title(fig: Figure, text: str) -> None:
     """The figure's title (left-aligned above everything)."""
-    fig.suptitle(text, fontsize=TITLE_SIZE, fontweight="bold", x=0.01, ha="left")
+    fig.suptitle(plain(text), fontsize=TITLE_SIZE, fontweight="bold", x=0.01, ha="left")
 
 
 def outside_legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], *, ncols: int = 2) -> None:
     """One legend below all axes (constrained layout makes room for it)."""
     if not handles:
         return
+    labels = [plain(label) for label in labels]  # metric and group names come from logs
     # As many columns as the longest label allows across the figure's width (about 0.55 em per
     # character plus the handle), so that the legend is never wider than the figure.
     longest = max(len(label) for label in labels)
