@@ -218,7 +218,7 @@ def test_float16_storage_not_the_bound_is_what_fails_on_saturated_mistakes():
         b = group_loss_bounds(printed(L), printed(a))
         wrong = ~v32.correct
         assert b["wrong_low"][0] <= v32.loss[wrong].mean() <= b["wrong_high"][0]
-        st = stored_loss(v16.raw, y, v16.loss, v16.correct)
+        st = stored_loss(v16.raw, y)
         assert st.low <= L <= st.high
         assert st.wrong_low <= b["wrong_high"][0] and st.wrong_high >= b["wrong_low"][0]
         gaps.append(v16.loss.mean() / L - 1)

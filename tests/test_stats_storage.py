@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dynamics.stats.storage import FLOAT16_TOP, loss_interval, rounding_interval, stored_loss
 
@@ -43,7 +44,9 @@ def test_stored_loss_brackets_the_mean_keras_computed():
     stored = p16.astype(np.float64)
     recomputed = keras_bce(p16.astype(np.float32), y)
     correct = (stored > 0.5) == (y == 1)
-    s = stored_loss(p16, y, recomputed, correct)
+    s = stored_loss(p16, y)
+    assert s.stored_mean == pytest.approx(recomputed.mean(), rel=1e-12)
+    assert s.wrong_low <= recomputed[~correct].mean() <= s.wrong_high
     truth = keras_bce(p32, y)
     assert s.saturated == int(((p16 == 1) & (y == 0)).sum()) > 50
     assert s.low <= truth.mean() <= s.high

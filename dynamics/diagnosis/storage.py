@@ -25,16 +25,16 @@ STORAGE_GAP = 0.01
 
 def storage_finding(ctx: Context, a: Any, predictions: Any) -> Finding | None:
     """``stored_precision``: how far float16 storage leaves the loss of a binary model unknown, epoch by epoch."""
-    from dynamics.stats.probabilities import iter_views
     from dynamics.stats.storage import FLOAT16_TOP, stored_loss
 
     if a.n_classes != 2 or not len(predictions) or np.asarray(predictions.proba[0]).dtype != np.float16:
         return None
     logged = ctx.run.series("val_loss") if ctx.run.has("val_loss") else pd.Series(dtype=float)
     rows = {}
-    for view in iter_views(predictions):
-        st = stored_loss(view.raw, view.y_true, view.loss, view.correct)
-        rows[view.epoch] = {**st._asdict(), "logged": float(logged.get(view.epoch, math.nan))}
+    y = predictions.y_true
+    for epoch, proba in predictions:
+        st = stored_loss(proba, y)
+        rows[epoch] = {**st._asdict(), "logged": float(logged.get(epoch, math.nan))}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "epoch"
     table["gap"] = table["stored_mean"] - table["logged"]
