@@ -327,3 +327,22 @@ def test_float16_storage_is_flagged_when_it_changes_the_loss(tmp_path):
     assert "Caution: the predictions are stored as float16" in data["verdict"]
     codes = [x["code"] for x in data["findings"]]
     assert codes.index("stored_precision") == codes.index("val_loss_rise") + 1
+
+
+def test_runs_of_dynamics_train_are_grouped_by_pooling_not_by_seed():
+    from dynamics.seed_groups import configuration, seed_groups
+
+    runs = []
+    for pooling in ("last", "mean"):
+        for seed in (0, 1):
+            run = simulate_run("healthy", n=300, epochs=5, seed=seed + (pooling == "mean"), n_train=10)
+            options = {"dataset": "synthetic", "epochs": 5, "seed": seed, "batch_size": 32, "verbose": 2}
+            run.meta.extra = {"dataset": "synthetic", "pooling": pooling, "seed": seed, "options": options,
+                              "started": f"2026-01-0{seed + 1}", "command": f"dynamics train --seed {seed}"}
+            runs.append(run)
+    assert configuration(runs[0]) == configuration(runs[1]) != configuration(runs[2])
+    groups = seed_groups(runs)
+    assert [(len(g.runs), g.configuration["pooling"]) for g in groups] == [(2, "last"), (2, "mean")]
+    assert all("pooling=" in g.title and "seed" not in g.configuration for g in groups)
+    assert all(g.finding.code == "seeds" and g.table is not None and list(g.table.index) == [1, 2, 3, 4, 5]
+               for g in groups)
