@@ -110,7 +110,7 @@ def test_verdict_states_which_story_holds_with_numbers_from_the_raw_predictions(
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.replace("│", " ").split())
     verdict = text[text.index("Verdict"):text.index("Overfitting -")]
-    assert (f"Sample by sample (1500 validation samples, 12 epochs recorded): the rise is {100 * share:.0f}% from "
+    assert (f"Sample by sample (1,500 validation samples, 12 epochs recorded): the rise is {100 * share:.0f}% from "
             f"samples already wrong at epoch {best}") in verdict
     assert re.search(r"temperature scaling removes \d+% of it, \d+\.\d% of samples carry half of it, \d+\.\d% of "
                      r"samples flip each epoch while accuracy moves \d\.\d\d points: overconfident mistakes", verdict)

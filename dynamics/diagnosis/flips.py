@@ -116,17 +116,21 @@ def _paired_verdict(ctx: Context, ev: dict[str, Any], name: str) -> None:
     bits = []
     if c is not None:
         where = f" after epoch {c['from_epoch']}"
-        bits.append(f"{_of(c['significant'], c['pairs'], 'epoch-to-epoch change', where)} "
-                    f"beyond chance (McNemar's exact test on the samples that flipped, p < {ALPHA:g})")
+        text = (f"{_of(c['significant'], c['pairs'], 'epoch-to-epoch change', where)} beyond chance (McNemar's exact "
+                f"test on the samples that flipped, p < {ALPHA:g}")
+        if c["pairs"] > 1:  # with many pairs some pass by chance: say how many, and how many survive the correction
+            text += f"; {ALPHA * c['pairs']:.1f} would by chance alone, {c['significant_fdr']} after Benjamini-Hochberg"
+        bits.append(text + ")")
     real = first is not None and first["p_value"] < ALPHA
     if first is not None:
         bits.append(f"from epoch {first['from_epoch']} ({label}) to {first['to_epoch']}, {first['right_to_wrong']} "
                     f"samples went right -> wrong against {first['wrong_to_right']} wrong -> right "
                     f"({pval(first['p_value'])})")
-    balanced = (c is None or c["significant"] == 0) and (first is None or first["p_value"] >= ALPHA)
+    balanced = (c is None or c["significant_fdr"] == 0) and (first is None or first["p_value"] >= ALPHA)
     if real:
         moved = "fell" if first["accuracy_change"] < 0 else "rose"
-        end = f": {name} really {moved} from epoch {first['from_epoch']}, beyond the samples trading places."
+        end = (f": {name} really {moved} from epoch {first['from_epoch']}, by "
+               f"{100 * abs(first['accuracy_change']):.2f} points, beyond the samples trading places.")
     elif balanced:
         end = f": the {name} wobble is samples trading places in balanced numbers, not a change in accuracy."
     else:
