@@ -80,10 +80,12 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    from cli import analyze_cmd, parse_cmd, train_cmd
+    from cli import analyze_cmd, compare_cmd, parse_cmd, report_cmd, train_cmd
 
     app.command("parse")(guarded(parse_cmd.parse))
     app.command("analyze")(guarded(analyze_cmd.analyze))
+    app.command("report")(guarded(report_cmd.report))
+    app.command("compare")(guarded(compare_cmd.compare))
     app.command("train")(guarded(train_cmd.train))
 
 

@@ -22,3 +22,21 @@ def render_text(*args, **kwargs):  # type: ignore[no-untyped-def]
     from dynamics.report.terminal import render_text as _render_text
 
     return _render_text(*args, **kwargs)
+
+
+# HTML and Markdown reports (dynamics.report.writer); matplotlib is loaded only when one is drawn.
+__all__ += ["write_report", "write_compare_report"]
+
+
+def write_report(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See :func:`dynamics.report.writer.write_report`: diagnose sources, write ``.html`` or ``.md``."""
+    from dynamics.report.writer import write_report as _write_report
+
+    return _write_report(*args, **kwargs)
+
+
+def write_compare_report(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See :func:`dynamics.report.writer.write_compare_report`."""
+    from dynamics.report.writer import write_compare_report as _write
+
+    return _write(*args, **kwargs)

@@ -1,0 +1,92 @@
+"""``dynamics report`` through the Typer app: files written, one-line errors, light imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from cli.main import app
+from conftest import CORPUS, ROOT, SEED_LOG
+
+runner = CliRunner()
+
+
+def test_report_writes_html(tmp_path):
+    out = tmp_path / "seed.html"
+    result = runner.invoke(app, ["report", str(SEED_LOG), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {out} (1 run, 3 figures)"
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "val_loss fell to 0.3736 at epoch 3" in text
+
+
+def test_report_writes_markdown_and_its_images(tmp_path):
+    out = tmp_path / "seed.md"
+    result = runner.invoke(app, ["report", str(SEED_LOG), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"images in {tmp_path / 'seed_files'}" in result.output
+    assert sorted(p.name for p in (tmp_path / "seed_files").iterdir()) == [
+        "run-1-generalization_gap.png", "run-1-learning_curves.png", "run-1-mistake_bounds.png"]
+
+
+def test_report_of_several_sources_and_runs(tmp_path):
+    three = CORPUS / "logs" / "046_keras-core-torch-three-runs-plus-evaluate.txt"
+    out = tmp_path / "all.html"
+    result = runner.invoke(app, ["report", str(SEED_LOG), str(three), "--out", str(out), "--title", "all of it"])
+    assert result.exit_code == 0, result.output
+    assert "(4 runs," in result.output
+    text = out.read_text()
+    assert "<title>all of it</title>" in text and text.count("<section ") == 4
+    result = runner.invoke(app, ["report", str(three), "--run", "2", "--out", str(out)])
+    assert result.exit_code == 0 and "(1 run," in result.output
+
+
+def test_report_reads_stdin(tmp_path):
+    out = tmp_path / "stdin.html"
+    result = runner.invoke(app, ["report", "-", "--out", str(out)], input=SEED_LOG.read_text())
+    assert result.exit_code == 0, result.output
+    assert "0.9105" in out.read_text()
+
+
+def _one_error_line(result) -> str:  # type: ignore[no-untyped-def]
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_bad_arguments_give_one_line(tmp_path):
+    cases = [
+        (["report", str(SEED_LOG), "--out", str(tmp_path / "x.pdf")], "must end in .html or .md"),
+        (["report", str(tmp_path / "missing.log"), "--out", str(tmp_path / "x.html")], "missing.log"),
+        (["report", str(SEED_LOG), "--out", str(tmp_path / "no" / "such" / "x.html")], "does not exist"),
+        (["report", str(SEED_LOG), "--run", "2", "--out", str(tmp_path / "x.html")], "--run must be between 1 and 1"),
+        (["report", str(SEED_LOG), "--n-val", "0", "--out", str(tmp_path / "x.html")], "--n-val"),
+        (["report", "-", "-", "--out", str(tmp_path / "x.html")], "standard input"),
+    ]
+    for args, needle in cases:
+        result = runner.invoke(app, args, input="")
+        assert result.exit_code == 2, (args, result.output)
+        assert needle in _one_error_line(result), (args, result.output)
+    assert not (tmp_path / "x.html").exists() and not (tmp_path / "x.pdf").exists()
+
+
+def test_a_folder_as_out_is_refused(tmp_path):
+    folder = tmp_path / "r.html"
+    folder.mkdir()
+    result = runner.invoke(app, ["report", str(SEED_LOG), "--out", str(folder)])
+    assert result.exit_code == 2 and "not a folder" in _one_error_line(result)
+
+
+def test_the_cli_and_the_report_package_import_no_matplotlib():
+    code = (
+        "import sys\n"
+        "import cli.main, dynamics.report, dynamics.report.content, dynamics.report.writer\n"
+        "print('HEAVY', [m for m in sys.modules if m.split('.')[0] == 'matplotlib'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout
