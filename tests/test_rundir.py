@@ -182,3 +182,20 @@ def test_reading_imports_no_keras_or_backend():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shipped_recorded_run_loads_and_its_log_parses_back():
+    from dynamics.io import load_run, load_runs
+
+    path = FIXTURES / "recorded" / "synthetic-last-seed0"
+    run = load_run(path)
+    assert run.meta.format == "recorded" and run.meta.extra["status"] == "finished"
+    assert list(run.epochs.index) == [1, 2, 3, 4] and run.meta.n_val == 200
+    assert run.predictions.stacked().shape == (4, 200) and run.train_predictions.stacked().shape == (4, 50)
+    assert len(run.meta.extra["val_flipped_ids"]) == 20
+    printed = load_runs(path / "progress.log")[0].epochs
+    for column in run.epochs.columns:
+        expected = [float(f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}") for v in run.epochs[column]]
+        assert printed[column].tolist() == expected, column
+    texts = sample_texts(path)
+    assert len(texts) == 200 and all(texts)

@@ -141,7 +141,10 @@ class RunDirWriter:
         if val_ids is not None:
             _save_npy(self.path / "val" / "ids.npy", np.asarray(val_ids, dtype=np.int64))
         if val_inputs is not None:
-            _save_npy(self.path / "val" / "inputs.npy", np.asarray(val_inputs))
+            inputs = np.asarray(val_inputs)
+            if inputs.dtype.kind in "iu" and inputs.size and 0 <= inputs.min() and inputs.max() < 2**16:
+                inputs = inputs.astype(np.uint16)  # token ids: half the bytes of int32
+            _save_npy(self.path / "val" / "inputs.npy", inputs)
         if train_labels is not None:
             (self.path / "train").mkdir(exist_ok=True)
             _save_npy(self.path / "train" / "labels.npy", np.asarray(train_labels))
