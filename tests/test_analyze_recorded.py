@@ -346,3 +346,20 @@ def test_runs_of_dynamics_train_are_grouped_by_pooling_not_by_seed():
     assert all("pooling=" in g.title and "seed" not in g.configuration for g in groups)
     assert all(g.finding.code == "seeds" and g.table is not None and list(g.table.index) == [1, 2, 3, 4, 5]
                for g in groups)
+
+
+def test_the_shipped_real_recorded_run_through_the_cli():
+    from conftest import FIXTURES
+
+    directory = FIXTURES / "recorded" / "synthetic-last-seed0"
+    result = invoke(str(directory), "--json")
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.output)["runs"][0]
+    codes = {f["code"] for f in run["findings"]}
+    assert {"paired_flips", "churn", "label_issues", "forgetting", "val_loss_rise"} <= codes
+    assert "paired_comparison_needs_samples" not in codes
+    y, epochs = raw(directory)
+    per_epoch = as_frame(run["tables"]["samples_per_epoch"])
+    assert per_epoch["accuracy"].to_numpy() == pytest.approx([correct(y, p).mean() for p in epochs.values()])
+    text = invoke(str(directory)).output
+    assert "Recorded epochs: samples trading places" in text

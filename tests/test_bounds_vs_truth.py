@@ -225,3 +225,10 @@ def test_float16_storage_not_the_bound_is_what_fails_on_saturated_mistakes():
         outside16 += bool(v16.loss[~v16.correct].mean() > b["wrong_high"][0])
     assert max(gaps) > 0.01  # float16 overstates the loss by more than 1% at some epoch
     assert outside16 >= 3  # and the mistakes' float16 mean leaves the (valid) bound: the truth computation was wrong
+
+
+def test_the_shipped_real_recorded_run():
+    """fixtures/recorded: a real Keras run (verbose=1 progress bar, float16 predictions, 10% label noise)."""
+    from conftest import FIXTURES
+
+    assert _check_recorded_directory(FIXTURES / "recorded" / "synthetic-last-seed0", 2) == 4

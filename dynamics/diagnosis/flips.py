@@ -66,7 +66,8 @@ def flips_finding(ctx: Context, a: Any, predictions: Any) -> Finding:
         parts.append(f"{lead} {_pair_text(t, b, last, 'lowest val_loss')}.")
         evidence["best_loss_vs_last"] = {"from_epoch": b, "to_epoch": last, **t.to_dict()}
     after = tests[tests["from_epoch"] >= b]
-    if len(after) >= 2 or (len(after) == 1 and first_test is None):
+    compared = first_test is not None or "best_loss_vs_last" in evidence  # a single pair after b is that comparison
+    if len(after) >= 2 or (len(after) == 1 and not compared):
         sig, fdr = int(after["significant"].sum()), int(after["significant_fdr"].sum())
         changed = float(after["changed"].mean())
         net = float((after["wrong_to_right"] - after["right_to_wrong"]).abs().mean())
@@ -132,7 +133,8 @@ def _paired_verdict(ctx: Context, ev: dict[str, Any], name: str) -> None:
         end = (f": {name} really {moved} from epoch {first['from_epoch']}, by "
                f"{100 * abs(first['accuracy_change']):.2f} points, beyond the samples trading places.")
     elif balanced:
-        end = f": the {name} wobble is samples trading places in balanced numbers, not a change in accuracy."
+        end = (f": the {name} wobble is samples trading places in numbers that balance within chance, not a real "
+               "change in accuracy.")
     else:
         end = "."
     text = "Counting the flips, " + listing(bits) + end
