@@ -223,8 +223,29 @@ def is_printed_nan(text: str) -> bool:
     return text.lower() == "nan"
 
 
+def hard_wrap(text: str, width: int) -> str:
+    """A terminal's copy of lines longer than ``width``: cut every ``width`` characters."""
+    out = []
+    for line in text.split("\n"):
+        out.extend(line[i : i + width] for i in range(0, max(len(line), 1), width))
+    return "\n".join(out)
+
+
+def word_wrap(text: str, width: int) -> str:
+    """A forum's or an e-mail's wrap: lines broken at spaces, long words kept whole."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+    return "\n".join(out)
+
+
 def paste(text: str, damage: str) -> str:
-    """What a person's paste does to a log (``raw`` keeps the bytes)."""
+    """What a person's paste does to a log (``raw`` keeps the bytes).
+
+    ``hard-wrap:W`` and ``word-wrap:W`` wrap the screen at ``W`` columns.
+    """
     if damage == "raw":
         return text
     screen = []
@@ -246,10 +267,16 @@ def paste(text: str, damage: str) -> str:
         return "\n".join("    " + line for line in text.split("\n"))
     if damage == "crlf":
         return text.replace("\n", "\r\n")
+    kind, _, width = damage.partition(":")
+    if kind in ("hard-wrap", "word-wrap"):
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # a copy from the terminal has no colour codes
+        return (hard_wrap if kind == "hard-wrap" else word_wrap)(text, int(width or 80))
     raise ValueError(damage)
 
 
-DAMAGES = ("raw", "screen", "plain", "lost-esc", "quote", "indent", "crlf")
+DAMAGES = ("raw", "screen", "plain", "lost-esc", "quote", "indent", "crlf", "hard-wrap", "word-wrap")
 
 
 def value_strategy_pick(rng: random.Random) -> float:

@@ -36,7 +36,6 @@ _ANCHOR = re.compile(
 )
 #: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
 _ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
-_CONTINUATION = re.compile(r"-?\s*(?:(?:val\. )?[A-Za-z_][\w.\-/]*\s*:\s*" + NUMBER + r"(?:\s+-\s+|\s*$))+")
 _SEP = re.compile(r"\s+-\s+")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
 _PREFIX = re.compile(
@@ -214,19 +213,6 @@ def _cut(line: str) -> list[tuple[str, re.Match[str] | None]]:
         start, anchor = m.start(), m
     pieces.append((line[start:], anchor))
     return pieces
-
-
-def continuation(line: str) -> list[tuple[str, str]] | None:
-    """The metrics of a line that only continues the previous row (a wrapped paste).
-
-    >>> continuation("- val_loss: 0.3585 - val_acc: 0.8715")
-    [('val_loss', '0.3585'), ('val_acc', '0.8715')]
-    >>> continuation("The loss: 0.5 is high") is None
-    True
-    """
-    if ":" not in line or _CONTINUATION.fullmatch(line) is None:
-        return None
-    return [(m.group(1), m.group(2)) for m in _METRIC.finditer(line)]
 
 
 def tokens(line: str) -> list[Token]:
