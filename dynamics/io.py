@@ -49,12 +49,21 @@ class _Prefixed(io.RawIOBase):
         return self._rest.read(n) or b""
 
 
-def _kind(head: bytes) -> str:
+def _kind(head: bytes, source: str) -> str:
     """``json``, ``csv`` or ``log`` from the first bytes of a source."""
     from dynamics.io_csvlogger import looks_like_csvlogger
+    from dynamics.parse.reader import sniff_encoding
 
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096].decode("utf-8", "replace")
-    if text[:1] in ("{", "["):
+    encoding = sniff_encoding(head, source)
+    if encoding is not None:
+        # (an incremental decoder: a character cut at the end of the head is not an error)
+        import codecs
+
+        text = codecs.getincrementaldecoder(encoding)("replace").decode(head[: 1 << 13])
+    else:
+        text = head[:4096].decode("utf-8", "replace")
+    text = text.lstrip("\ufeff\r\n")  # not tabs: a leading tab is a CSV's empty first column
+    if text.lstrip()[:1] in ("{", "["):
         return "json"
     if looks_like_csvlogger(text):
         return "csv"
@@ -63,7 +72,7 @@ def _kind(head: bytes) -> str:
 
 def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
     head = stream.read(_SNIFF) or b""
-    kind = _kind(head)
+    kind = _kind(head, source)
     if kind == "log":
         from dynamics.parse import parse_stream
 

@@ -13,6 +13,10 @@ The pipeline, one module per step:
 5. :mod:`~dynamics.parse.place` -- which line is an epoch's row, which epoch;
 6. :mod:`~dynamics.parse.build` -- the :class:`~dynamics.run.Run` objects.
 
+When no progress-bar epoch is found, :mod:`~dynamics.parse.tables` gives
+the epoch tables and ``history.history`` dicts pasted among the prose
+instead (a printed DataFrame, Markdown, CSV text).
+
 Only complete end-of-epoch rows become table rows; the format notes this
 follows are ``keras_log_formats.md`` (see README, "Formats supported").
 
@@ -37,6 +41,7 @@ from dynamics.parse.lexer import Row, Token, tokens
 from dynamics.parse.messages import Message
 from dynamics.parse.place import Placed, place
 from dynamics.parse.reader import iter_screen_lines
+from dynamics.parse.tables import TableScanner
 from dynamics.parse.wrap import ends_cut, join_message, join_wrapped, may_continue_message, message_cut_in_epoch
 from dynamics.run import Run
 
@@ -64,6 +69,7 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     # Progress updates (a non-TTY capture prints one line per batch) are only
     # counted here; the counter of the last one is read when they end.
     pending, last_update = 0, ""
+    tables = TableScanner()  # tables and History dicts, used when no progress bar is found
     for line in lines:
         n_lines += 1
         if " - ETA: " in line and "Epoch" not in line and "Batch" not in line and "Train" not in line:
@@ -82,6 +88,7 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
         if previous and previous.rstrip()[-1:] in "Epoch0123456789:":
             line = message_cut_in_epoch(previous, line) or line
         blank = False
+        tables.feed(line)
         if held is not None:
             joined = _join(held, held_tokens, line)
             if joined is not None:
@@ -102,6 +109,9 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     placed = [p for raw in collector.runs for p in place(raw)]
     kept = [p for p in placed if p.units]
     if not kept:
+        found = tables.runs(source)
+        if found:
+            return found
         raise NoEpochsError(_nothing_found(source, n_lines, blank, collector, placed))
     runs: list[Run] = []
     lost: int | None = None  # a run that ended inside this epoch before any complete one
