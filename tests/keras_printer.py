@@ -267,6 +267,20 @@ def paste(text: str, damage: str) -> str:
         return "\n".join("    " + line for line in text.split("\n"))
     if damage == "crlf":
         return text.replace("\n", "\r\n")
+    if damage == "typography":  # a blog or word processor: en dashes, curly quotes
+        return text.replace(" - ", " \u2013 ").replace("'", "\u2019")
+    if damage == "timestamps":  # docker logs -t, GitHub Actions, cloud log viewers
+        return "\n".join(f"2024-03-0{1 + i % 9}T12:{i % 60:02d}:07.{i:07d}Z {line}" for i, line in enumerate(text.split("\n")))
+    if damage == "mpi":  # horovodrun / mpirun tag every line with the rank
+        return "\n".join("[1,0]<stdout>:" + line for line in text.split("\n"))
+    if damage == "kaggle":  # a Kaggle notebook's log: seconds, line number, text (tab-separated)
+        return "\n".join(f"{12.5 + i:.1f}s\t{i + 1}\t{line}" for i, line in enumerate(text.split("\n")))
+    if damage == "notebook-glued":  # a notebook copy that lost the break after "Epoch k/N"
+        import re
+
+        # Only before a counter: "Epoch 1/1" + "3155s - loss" cannot be told
+        # apart from "Epoch 1/13" + "155s - loss" by anyone.
+        return re.sub(r"(Epoch \d+/\d+)\n(?=\d+/\d+)", r"\1", text)
     kind, _, width = damage.partition(":")
     if kind in ("hard-wrap", "word-wrap"):
         import re
@@ -276,7 +290,22 @@ def paste(text: str, damage: str) -> str:
     raise ValueError(damage)
 
 
-DAMAGES = ("raw", "screen", "plain", "lost-esc", "quote", "indent", "crlf", "hard-wrap", "word-wrap")
+DAMAGES = (
+    "raw",
+    "screen",
+    "plain",
+    "lost-esc",
+    "quote",
+    "indent",
+    "crlf",
+    "hard-wrap",
+    "word-wrap",
+    "typography",
+    "timestamps",
+    "mpi",
+    "kaggle",
+    "notebook-glued",
+)
 
 
 def value_strategy_pick(rng: random.Random) -> float:

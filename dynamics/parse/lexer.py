@@ -37,6 +37,7 @@ _ANCHOR = re.compile(
 #: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
 _ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
 _SEP = re.compile(r"\s+-\s+")
+_GLUED_COUNTER = re.compile(r"/(\d+)\s*(?:\[|[^\x00-\x7f]|-\s)")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
 _PREFIX = re.compile(
     r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
@@ -235,14 +236,22 @@ def tokens(line: str) -> list[Token]:
         if anchor is not None:
             kind = anchor.lastgroup
             if kind == "hdr":
-                header = Header(int(anchor.group("hk")), int(anchor.group("hn")))
+                total = anchor.group("hn")
+                rest = text[anchor.end() - anchor.start() :]
+                glued = _GLUED_COUNTER.match(rest)
+                if glued is not None and total.endswith(glued.group(1)) and len(total) > len(glued.group(1)):
+                    # "Epoch 1/10469/469 [===]": a notebook copy lost the line
+                    # break; the row's counter is at its target, so its digits
+                    # are the end of what looks like the total.
+                    rest = total[-len(glued.group(1)) :] + rest
+                    total = total[: -len(glued.group(1))]
+                header = Header(int(anchor.group("hk")), int(total))
                 if anchor.start() == 0 or line[anchor.start() - 1].isspace():
                     out.append(header)
                 elif out and isinstance(out[-1], Row) and out[-1].complete:
                     out.append(Header(header.epoch, header.total, glued=True))
                 # else: glued to a progress update ("...0.2445Epoch 1/1000"):
                 # a nested fit's header, not an epoch of this run.
-                rest = text[anchor.end() - anchor.start() :]
             elif kind == "train":
                 found = parse_train_on(text)
                 if found is not None:
