@@ -7,6 +7,8 @@ cuts at its width wherever that falls.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from dynamics.parse import parse_text
@@ -93,9 +95,21 @@ def test_a_line_that_is_something_else_is_never_a_continuation(after):
     assert run.epochs.loc[1].tolist() == [0.3357, 0.356]
 
 
-def test_a_cut_value_is_not_completed_by_a_header_or_prose():
-    run = parse_text("Epoch 1/2\n10/10 [==============================] - 1s - loss: 0.33\nEpoch 2/2\n10/10 [==============================] - 1s - loss: 0.2500\n")[0]
-    assert run.epochs["loss"].tolist() == [0.33, 0.25]
+ROW = "10/10 [==============================] - 1s - loss: {} - acc: {} - val_loss: 0.5000"
+
+
+@pytest.mark.parametrize("after", ["", "\nThanks!\n", "\nEpoch 3/3\n"])
+def test_a_value_cut_short_at_the_end_of_a_paste_is_left_out(after):
+    # The paste stops inside "acc: 0.7" (a truncated copy): 0.7 is not what Keras printed.
+    text = "Epoch 1/3\n" + ROW.format("0.4000", "0.6000") + "\nEpoch 2/3\n" + ROW.format("0.3300", "0.7000")[:-22] + after
+    run = parse_text(text)[0]
+    assert run.epochs.loc[2, "loss"] == 0.33 and math.isnan(run.epochs.loc[2, "accuracy"])
+    assert "the row of epoch 2 stops inside its acc value, which is left out" in run.meta.notes
+
+
+def test_short_values_written_by_hand_are_kept():
+    run = parse_text("Epoch 1/2\n" + ROW.format("0.4", "0.6") + "\nEpoch 2/2\n" + ROW.format("0.33", "0.7") + "\n")[0]
+    assert run.epochs["accuracy"].tolist() == [0.6, 0.7] and not run.meta.notes
 
 
 MESSAGE = "Epoch 00001: val_categorical_accuracy improved from -inf to 0.35600, saving model to /content/drive/My Drive/w.h5"

@@ -87,6 +87,7 @@ class Row:
     epoch_seconds: float | None = None  # tf.keras >= 2.7 verbose=2 "21s/epoch"
     leading_dash: bool = False
     per_unit_first: bool = False  # time per step printed before the metrics (Keras 3 verbose=2)
+    maybe_cut: bool = False  # the line ends in a value shorter than Keras prints (a paste cut short?)
 
     @property
     def complete(self) -> bool:

@@ -78,6 +78,16 @@ def ends_cut(line: str) -> bool:
     return _ENDS_TIME.search(line) is not None
 
 
+def value_cut(line: str) -> bool:
+    """True if ``line`` ends inside a value (``val_loss: 0.38``): a row cut short, not a wrap.
+
+    >>> value_cut("10/10 [====] - 1s - loss: 0.33"), value_cut("10/10 [====] - 1s - loss: 0.3300")
+    (True, False)
+    """
+    m = _ENDS_VALUE.search(line)
+    return m is not None and bool(m.group("v")) and not _COMPLETE_NUMBER.fullmatch(m.group("v"))
+
+
 def join_wrapped(held: str, line: str) -> str | None:
     """``held`` and ``line`` joined as one row, if ``line`` continues ``held``; else None.
 
