@@ -3,11 +3,13 @@
 Two things happen here besides tokenising:
 
 * **Progress updates are only counted.** A non-TTY capture prints one line
-  per batch (a million lines in 100 MB); an update line (`` - ETA: `` without
-  a header, message or ``Train on`` in it) never needs more than its count
-  and, for the last one, its counter. :meth:`LineScanner.region` takes a
-  whole region of plain lines, splits it once and finds the few other lines
-  with one list comprehension -- C loops -- instead of a Python step per line.
+  per batch (a million lines in 100 MB); an update line (`` - ETA: ``) never
+  needs more than its count and, for the last one, its counter -- unless a
+  callback message, a header or ``Batch 3: Invalid loss`` is glued to it and
+  no update follows (Keras glues them to the last update of an epoch).
+  :meth:`LineScanner.region` takes a whole region of plain lines, splits it
+  once and finds the few other lines with one list comprehension -- C loops
+  -- instead of a Python step per line.
 * **Row lines are held back one line**, because the next one may be their
   rest after a terminal or forum wrapped them (:mod:`dynamics.parse.wrap`).
 
@@ -27,12 +29,6 @@ from dynamics.parse.wrap import ends_cut, join_message, join_wrapped, may_contin
 
 _FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
 _ETA = " - ETA: "
-_NOT_UPDATES = ("Epoch", "Batch", "Train")
-
-
-def is_update(line: str) -> bool:
-    """True for a progress update that only needs counting."""
-    return _ETA in line and "Epoch" not in line and "Batch" not in line and "Train" not in line
 
 
 class LineScanner:
@@ -47,33 +43,62 @@ class LineScanner:
         self.held_tokens: list[Token] = []
         self.pending = 0
         self.last_update = ""
+        self.marked: str | None = None  # an update line with a message glued to it, until the next line
 
     def line(self, line: str) -> None:
         """One visible line."""
         self.n_lines += 1
-        if is_update(line):
-            self._updates(1, line)
-        else:
-            self._other(line)
+        self._next(line, _ETA in line)
 
     def region(self, text: str) -> None:
-        """Many plain lines at once (``text`` split at ``\\n``), as a non-TTY capture writes them."""
+        """Many plain lines at once (``text`` split at ``\\n``), as a non-TTY capture writes them.
+
+        Only the lines without `` - ETA: `` and the first and last of each
+        run of update lines are looked at one by one; the updates between
+        are counted with one subtraction.
+        """
         lines = text.split("\n")
-        self.n_lines += len(lines)
-        others = [i for i, line in enumerate(lines) if _ETA not in line]
-        if any(marker in text for marker in _NOT_UPDATES):
-            others = sorted(set(others) | set(_marked_updates(text, lines)))
+        n = len(lines)
+        self.n_lines += n
         previous = -1
-        for i in others:
-            if i > previous + 1:
-                self._updates(i - previous - 1, lines[i - 1])
-            self._other(lines[i])
+        for i in [i for i, line in enumerate(lines) if _ETA not in line] + [n]:
+            first, last = previous + 1, i - 1  # a run of update lines, maybe empty
+            if last >= first:
+                self._next(lines[first], True)
+                if last - first > 1:
+                    self._resolve(True)
+                    self._updates(last - first - 1, lines[last - 1])
+                if last > first:
+                    self._next(lines[last], True)
+            if i < n:
+                self._next(lines[i], False)
             previous = i
-        if previous < len(lines) - 1:
-            self._updates(len(lines) - 1 - previous, lines[-1])
+
+    def _next(self, line: str, eta: bool) -> None:
+        """The next line in order; ``eta`` if it holds `` - ETA: ``."""
+        self._resolve(eta)
+        if not eta:
+            self._other(line)
+        elif "Epoch" in line or "Batch" in line or "Train" in line:
+            # A callback message, a header or "Batch 3: Invalid loss" glued to
+            # an update: Keras glues them to the last update of an epoch, so
+            # it counts as a line of its own when no update follows it.
+            self.marked = line
+        else:
+            self._updates(1, line)
+
+    def _resolve(self, eta: bool) -> None:
+        """Decide the marked update line, now that the next line is known (an update or not)."""
+        if self.marked is not None:
+            marked, self.marked = self.marked, None
+            if eta:
+                self._updates(1, marked)
+            else:
+                self._other(marked)
 
     def finish(self) -> None:
         """Hand on what is still held or pending."""
+        self._resolve(False)
         self._release()
         if self.pending:
             self._flush()
@@ -124,27 +149,6 @@ class LineScanner:
             current, target = int(m.group(1)), None if m.group(2) == "Unknown" else int(m.group(2))
         self.collector.progress(current, target, current is not None and current == target, count=self.pending)
         self.pending = 0
-
-
-def _marked_updates(text: str, lines: list[str]) -> list[int]:
-    """Indices of the lines of ``text`` that hold ``- ETA:`` and also a header, message or ``Train on``."""
-    found: list[int] = []
-    positions = sorted(pos for marker in _NOT_UPDATES for pos in _find_all(text, marker))
-    index, counted = 0, 0  # the line index of offset ``counted``
-    for pos in positions:
-        index += text.count("\n", counted, pos)
-        counted = pos
-        if _ETA in lines[index] and (not found or found[-1] != index):
-            found.append(index)
-    return found
-
-
-def _find_all(text: str, marker: str) -> list[int]:
-    out, pos = [], text.find(marker)
-    while pos >= 0:
-        out.append(pos)
-        pos = text.find(marker, pos + 1)
-    return out
 
 
 def _may_go_on(line: str, found: list[Token]) -> bool:
