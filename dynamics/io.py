@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -25,6 +26,8 @@ from dynamics.errors import InputError
 from dynamics.run import Run
 
 _SNIFF = 1 << 16
+#: How JSON (or a printed dict) starts; not "[1m469/469" (a Keras 3 bar that lost its ESC) or "[1,0]<stdout>:".
+_JSON_START = re.compile(r"\s*(?:\{\s*[\"'}]|\[\s*[{\[\]])")
 #: CSV and JSON sources are read whole; beyond this size they are not what they seem.
 _MAX_TABLE_BYTES = 1 << 28
 
@@ -63,7 +66,7 @@ def _kind(head: bytes, source: str) -> str:
     else:
         text = head[:4096].decode("utf-8", "replace")
     text = text.lstrip("\ufeff\r\n")  # not tabs: a leading tab is a CSV's empty first column
-    if text.lstrip()[:1] in ("{", "["):
+    if _JSON_START.match(text):
         return "json"
     if looks_like_csvlogger(text):
         return "csv"
@@ -94,6 +97,14 @@ def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
         obj = load_history_object(text, source)
     except InputError:
         obj = None
+    if obj is not None:
+        from dynamics.io_notebook import embedded_log
+
+        log = embedded_log(obj)
+        if log is not None:  # a notebook or a Kaggle log: what fit printed is inside
+            from dynamics.parse import parse_text
+
+            return parse_text(log, source=source)
     if obj is None or not looks_like_history(obj):
         # Not a History after all (a log that starts with "[" or "{"): read it as text.
         from dynamics.parse import parse_text

@@ -115,14 +115,32 @@ def from_pandas(obj: Any) -> Any:
     return obj
 
 
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def looks_like_history(obj: Any) -> bool:
-    """True for the shapes :func:`read_history` accepts."""
+    """True for the shapes :func:`read_history` accepts: names over numbers.
+
+    >>> looks_like_history({"loss": [0.5, 0.4]}), looks_like_history([{"name": "a", "size": "big"}])
+    (True, False)
+    """
     obj = from_pandas(obj)
     if isinstance(obj, dict):
         inner = obj.get("history", obj)
-        return isinstance(inner, dict) and bool(inner) and all(isinstance(v, list) for v in inner.values())
+        return (
+            isinstance(inner, dict)
+            and bool(inner)
+            and all(isinstance(v, list) for v in inner.values())
+            and any(_numeric(x) for v in inner.values() for x in v)
+        )
     if isinstance(obj, list):
-        return bool(obj) and all(isinstance(item, dict) for item in obj)
+        return (
+            bool(obj)
+            and all(isinstance(item, dict) for item in obj)
+            and any(_numeric(v) for item in obj for v in item.values())
+            and not any(isinstance(v, str) and _value(v) is None for item in obj for v in item.values())
+        )
     return False
 
 

@@ -79,3 +79,10 @@ def test_keras3_colour_codes_whose_escape_bytes_were_lost_and_a_shortened_bar():
     )
     (run,) = parse_text(text)
     assert run.meta.era == "keras3" and run.epochs["val_loss"].tolist() == [0.1459, 0.1001]
+
+
+def test_knitr_output_prefix_of_r_markdown():
+    text = "\n".join("## " + line for line in LOG.splitlines()) + "\n"
+    assert _rows(text) == WANT
+    (run,) = parse_text("## Epoch 1/1\n## 15s - loss: 0.4950 - acc: 0.8262\n")
+    assert run.epochs.loc[1, "loss"] == 0.495

@@ -48,7 +48,7 @@ _ODD_SPACE = str.maketrans(
 #: What a log collector writes before every line: an ISO timestamp (Docker,
 #: GitHub Actions, cloud logs), an MPI rank tag (Horovod: ``[1,0]<stdout>:``),
 #: a Ray worker tag, absl/glog and Python logging prefixes, Kaggle's
-#: ``12.3s 45`` (seconds and line number).
+#: ``12.3s 45`` (seconds and line number), knitr's ``## `` (R Markdown).
 _PREFIX = re.compile(
     r"(?:"
     r"\[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?(?:\s*[-|:]\s|\s+)"
@@ -59,6 +59,7 @@ _PREFIX = re.compile(
     r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\s*[-|:]\s"
     r"|\d+(?:\.\d+)?s\s+\d+\s+(?=\S)"
     r"|\[\d\d:\d\d:\d\d(?:[.,]\d+)?\]\s"
+    r"|\#\#?\s+"  # knitr (R Markdown) output, "## Epoch 1/30"
     r")+"
 )
 
@@ -93,4 +94,4 @@ def clean_line(line: str) -> str:
     return line
 
 
-_PREFIX_STARTS = frozenset("0123456789[(IWEFDC")
+_PREFIX_STARTS = frozenset("0123456789[(IWEFDC#")

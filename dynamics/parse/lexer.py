@@ -240,12 +240,16 @@ def tokens(line: str) -> list[Token]:
                 total = anchor.group("hn")
                 rest = text[anchor.end() - anchor.start() :]
                 glued = _GLUED_COUNTER.match(rest)
-                if glued is not None and total.endswith(glued.group(1)) and len(total) > len(glued.group(1)):
+                if glued is not None and len(total) > len(glued.group(1)):
                     # "Epoch 1/10469/469 [===]": a notebook copy lost the line
-                    # break; the row's counter is at its target, so its digits
+                    # break. Keras pads the counter to the target's width, so
+                    # only a counter of that many digits can be glued: they
                     # are the end of what looks like the total.
-                    rest = total[-len(glued.group(1)) :] + rest
-                    total = total[: -len(glued.group(1))]
+                    width = len(glued.group(1))
+                    current = total[-width:]
+                    if current[0] != "0" and int(current) <= int(glued.group(1)):
+                        rest = current + rest
+                        total = total[:-width]
                 header = Header(int(anchor.group("hk")), int(total))
                 if anchor.start() == 0 or line[anchor.start() - 1].isspace():
                     out.append(header)
