@@ -30,10 +30,12 @@ from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Run, RunMeta, canonical_metric_name, make_epoch_table
 
 _NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.(?:float|int)\d*\(\s*([^()]*?)\s*\)")
+_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 _BARE = re.compile(r"(?<![\w\"'])(nan|inf|-inf)(?![\w\"'])")
 
 
 def _python_repr_to_json(text: str) -> str:
+    text = text.translate(_CURLY)  # a blog or word processor curled the quotes
     text = _NUMPY_SCALAR.sub(r"\1", text)
     text = text.replace("'", '"')
     text = _BARE.sub(lambda m: {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[m.group(1)], text)

@@ -86,3 +86,11 @@ def test_knitr_output_prefix_of_r_markdown():
     assert _rows(text) == WANT
     (run,) = parse_text("## Epoch 1/1\n## 15s - loss: 0.4950 - acc: 0.8262\n")
     assert run.epochs.loc[1, "loss"] == 0.495
+
+
+def test_a_keras3_bar_read_with_the_wrong_code_page():
+    # UTF-8 "━" shown as cp1252 on Windows: "â”" and an undefined byte.
+    moj = ("\u2501" * 20).encode("utf-8").decode("cp1252", errors="replace")
+    row = "469/469 " + moj + " 5s 9ms/step - accuracy: 0.8669 - loss: 0.4706 - val_accuracy: 0.9570 - val_loss: 0.1459"
+    (run,) = parse_text(f"Epoch 1/1\n{row}\n")
+    assert run.meta.era == "keras3" and run.epochs.loc[1, "val_loss"] == 0.1459

@@ -5,7 +5,7 @@ it (``> ``), indent it (notebook exports, Markdown code blocks), bold a value
 (``**val_acc: 0.8663**``), wrap it in backticks, keep the terminal's ANSI
 colour codes (or only their visible half, ``[1m``), turn spaces into
 non-breaking spaces, let a blog or a word processor turn ``-`` into an en
-dash and quotes into curly ones; and what a log collector put before every
+dash; and what a log collector put before every
 line (timestamps, MPI rank tags, logger prefixes, Kaggle's time and line
 number). :func:`clean_line` removes all of that and nothing else.
 """
@@ -39,10 +39,7 @@ _ODD_SPACE = str.maketrans(
         "\u2212": "-",  # minus sign
         "\uff1a": ":",  # full-width colon
         "\uff0f": "/",  # full-width solidus
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
+        # (curly quotes stay: "━" read as cp1252 shows as "â”" -- a bar, not a quote)
     }
 )
 #: What a log collector writes before every line: an ISO timestamp (Docker,

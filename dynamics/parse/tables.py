@@ -32,7 +32,7 @@ _NAME = re.compile(r"[A-Za-z_][\w.\-/]*")
 _ELIDED = {"..", "...", "…"}
 _FOOTER = re.compile(r"\[(\d+) rows x (\d+) columns\]")
 _RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?")
-_DICT_START = re.compile(r"\{\s*['\"][A-Za-z_][\w.\-/]*['\"]\s*:\s*[\[{]")
+_DICT_START = re.compile(r"\{\s*['\"\u2018\u201c][A-Za-z_][\w.\-/]*['\"\u2019\u201d]\s*:\s*[\[{]")
 _INT = re.compile(r"\d+")
 #: R's ``as.data.frame(history)`` columns.
 LONG_FORM = ["epoch", "value", "metric", "data"]
