@@ -92,7 +92,8 @@ def table_header(line: str, following: str | None = None) -> tuple[str, list[str
         return None
     if not any(sep in line for sep in _SEPARATORS):
         # one column (``df[["loss"]].to_csv(index=False)``): a Keras name over a number
-        if _NAME.fullmatch(line) and _keras_names([line]) and len(_fields(following, ",")) == 1 and _numeric(_fields(following, ",")):
+        one = _fields(following, ",")
+        if " " not in line and _NAME.fullmatch(line) and _keras_names([line]) and len(one) == 1 and _numeric(one):
             return ",", [line]
         return None
     for sep in _SEPARATORS:
