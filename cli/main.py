@@ -94,17 +94,6 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    from cli.parse_cmd import fast_arguments, parse
-
-    fast = fast_arguments(sys.argv[1:])
-    if fast is not None:  # the common "dynamics parse FILE": skip Typer's start-up (see fast_arguments)
-        try:
-            guarded(parse)(**fast)
-        except typer.Exit as exc:
-            sys.exit(exc.exit_code)
-        except _ClickExit as exc:  # pragma: no cover - a click installed beside typer's own
-            sys.exit(exc.exit_code)
-        return
     app()
 
 

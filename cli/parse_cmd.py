@@ -56,50 +56,6 @@ def parse(
         print("\n\n".join(render_run(r, total) for r in runs))
 
 
-def fast_arguments(argv: list[str]) -> dict[str, object] | None:
-    """The keyword arguments of :func:`parse` for a plain ``parse SOURCE [--json] [--csv PATH] [--run N]``.
-
-    ``dynamics parse`` is the command people run on big captures, and Typer
-    spends about 0.1 s of CPU building pydantic validators for its options
-    before the command starts. For this one common shape :func:`cli.main.main`
-    calls :func:`parse` directly; anything else (``--help``, an unknown or
-    repeated option, ``--run`` that is not an integer) returns None and goes
-    through Typer as usual, errors and all.
-
-    >>> fast_arguments(["parse", "log.txt", "--run", "2"])
-    {'source': 'log.txt', 'as_json': False, 'csv_path': None, 'run': 2}
-    >>> fast_arguments(["parse", "log.txt", "--help"]) is None
-    True
-    """
-    if not argv or argv[0] != "parse":
-        return None
-    out: dict[str, object] = {"source": None, "as_json": False, "csv_path": None, "run": None}
-    seen: set[str] = set()
-    rest = list(argv[1:])
-    while rest:
-        word = rest.pop(0)
-        name, eq, value = word.partition("=")
-        if name in ("--csv", "--run"):
-            if name in seen or (not eq and not rest):
-                return None
-            value = value if eq else rest.pop(0)
-            seen.add(name)
-            if name == "--csv":
-                out["csv_path"] = value
-            elif value.strip().lstrip("-").isdigit() and value.strip().isascii():
-                out["run"] = int(value)
-            else:
-                return None
-        elif word == "--json" and word not in seen:
-            seen.add(word)
-            out["as_json"] = True
-        elif (word == "-" or not word.startswith("-")) and out["source"] is None:
-            out["source"] = word
-        else:
-            return None
-    return out if out["source"] is not None else None
-
-
 def _write_csv(runs: list[Run], path: str) -> None:
     from dynamics.errors import DynamicsError
 
