@@ -116,7 +116,14 @@ def _epochs_list(epochs: list[int]) -> str:
     return _ranges(spans)
 
 
-_FORMATS = {"progbar": "printed log", "csvlogger": "CSVLogger file", "history-json": "History JSON", "recorded": "recorded run"}
+_FORMATS = {
+    "progbar": "printed log",
+    "csvlogger": "CSVLogger file",
+    "csv": "CSV table",
+    "table": "printed table",
+    "history-json": "History JSON",
+    "recorded": "recorded run",
+}
 
 
 def render_run(r: Run, total: int | None = None) -> str:

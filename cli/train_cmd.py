@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,6 +34,8 @@ def train(
     out: Annotated[str, typer.Option(help="Folder for the run directories "
                                           "(<dataset>-<pooling>-seed<N>).")] = "runs",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace runs already recorded there.")] = False,
+    report: Annotated[bool, typer.Option(help="Write report.html into each run directory when it finishes, "
+                                              "and a comparison report when there are several runs.")] = True,
 ) -> None:
     """Train Keras's imdb_lstm.py model and record every validation prediction, every epoch."""
     from dynamics.training import TrainConfig, default_verbose
@@ -44,4 +47,15 @@ def train(
         verbose=default_verbose() if verbose is None else verbose, float32=float32, train_subset=train_subset,
         data_parallel=data_parallel, out=out, overwrite=overwrite,
     )
-    run_training(config, echo=lambda line: print(line, flush=True))
+    paths = run_training(config, echo=lambda line: print(line, flush=True))
+    if not report:
+        return
+    from dynamics.report.content import run_reports
+    from dynamics.report.writer import write_compare_report, write_report
+
+    reports = []
+    for path in paths:  # analyse each run once, for its own report and for the comparison
+        reports += run_reports([path])
+        print(f"report: {write_report(reports[-1:], path / 'report.html')}", flush=True)
+    if len(reports) > 1:
+        print(f"comparison: {write_compare_report(reports, Path(config.out) / 'compare.html')}", flush=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -25,6 +26,8 @@ from dynamics.errors import InputError
 from dynamics.run import Run
 
 _SNIFF = 1 << 16
+#: How JSON (or a printed dict) starts; not "[1m469/469" (a Keras 3 bar that lost its ESC) or "[1,0]<stdout>:".
+_JSON_START = re.compile(r"\s*(?:\{\s*[\"'}]|\[\s*[{\[\]])")
 #: CSV and JSON sources are read whole; beyond this size they are not what they seem.
 _MAX_TABLE_BYTES = 1 << 28
 
@@ -49,12 +52,21 @@ class _Prefixed(io.RawIOBase):
         return self._rest.read(n) or b""
 
 
-def _kind(head: bytes) -> str:
+def _kind(head: bytes, source: str) -> str:
     """``json``, ``csv`` or ``log`` from the first bytes of a source."""
     from dynamics.io_csvlogger import looks_like_csvlogger
+    from dynamics.parse.reader import sniff_encoding
 
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096].decode("utf-8", "replace")
-    if text[:1] in ("{", "["):
+    encoding = sniff_encoding(head, source)
+    if encoding is not None:
+        # (an incremental decoder: a character cut at the end of the head is not an error)
+        import codecs
+
+        text = codecs.getincrementaldecoder(encoding)("replace").decode(head[: 1 << 13])
+    else:
+        text = head[:4096].decode("utf-8", "replace")
+    text = text.lstrip("\ufeff\r\n")  # not tabs: a leading tab is a CSV's empty first column
+    if _JSON_START.match(text):
         return "json"
     if looks_like_csvlogger(text):
         return "csv"
@@ -63,7 +75,7 @@ def _kind(head: bytes) -> str:
 
 def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
     head = stream.read(_SNIFF) or b""
-    kind = _kind(head)
+    kind = _kind(head, source)
     if kind == "log":
         from dynamics.parse import parse_stream
 
@@ -85,6 +97,14 @@ def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
         obj = load_history_object(text, source)
     except InputError:
         obj = None
+    if obj is not None:
+        from dynamics.io_notebook import embedded_log
+
+        log = embedded_log(obj)
+        if log is not None:  # a notebook or a Kaggle log: what fit printed is inside
+            from dynamics.parse import parse_text
+
+            return parse_text(log, source=source)
     if obj is None or not looks_like_history(obj):
         # Not a History after all (a log that starts with "[" or "{"): read it as text.
         from dynamics.parse import parse_text

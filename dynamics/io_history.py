@@ -7,6 +7,13 @@ Accepted shapes: ``json.dump(history.history, f)`` -- ``{"loss": [...],
 per-epoch dicts; and the dict as Python prints it (``{'loss': [0.34, nan],
 ...}``, ``np.float32(0.5)``), which keras-io pages and notebooks show.
 
+The History saved through pandas is read too:
+``pd.DataFrame(history.history).to_json()`` (a dict of dicts keyed by the
+0-based row index, ``{"loss": {"0": 0.5, "1": 0.4}}``), and its orients
+``index``, ``split``, ``records`` (the list of per-epoch dicts), ``table``
+and ``records`` with ``lines=True`` (one dict per line); pandas writes NaN as
+``null``, read as absent. The 0-based index becomes the 1-based epoch.
+
 With ``validation_freq=f`` the ``val_*`` lists are shorter: Keras validates
 after epochs f, 2f, ... (``(epoch + 1) % f == 0``), which places them when
 exactly one ``f`` fits the lengths; otherwise the file is refused.
@@ -23,10 +30,12 @@ from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Run, RunMeta, canonical_metric_name, make_epoch_table
 
 _NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.(?:float|int)\d*\(\s*([^()]*?)\s*\)")
+_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 _BARE = re.compile(r"(?<![\w\"'])(nan|inf|-inf)(?![\w\"'])")
 
 
 def _python_repr_to_json(text: str) -> str:
+    text = text.translate(_CURLY)  # a blog or word processor curled the quotes
     text = _NUMPY_SCALAR.sub(r"\1", text)
     text = text.replace("'", '"')
     text = _BARE.sub(lambda m: {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[m.group(1)], text)
@@ -34,7 +43,11 @@ def _python_repr_to_json(text: str) -> str:
 
 
 def load_history_object(text: str, source: str) -> Any:
-    """The JSON (or Python-printed) object in ``text``; InputError if neither."""
+    """The JSON (or Python-printed) object in ``text``; InputError if neither.
+
+    JSON Lines (one object per line, ``to_json(orient="records", lines=True)``)
+    come back as a list.
+    """
     try:
         return json.loads(text)
     except ValueError:
@@ -42,16 +55,94 @@ def load_history_object(text: str, source: str) -> Any:
     try:
         return json.loads(_python_repr_to_json(text))
     except ValueError:
-        raise InputError(f"{source} starts like JSON but is not valid JSON or a printed History dict") from None
+        pass
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
+        try:
+            return [json.loads(line) for line in lines]
+        except ValueError:
+            pass
+    raise InputError(f"{source} starts like JSON but is not valid JSON or a printed History dict")
+
+
+def _index(key: Any) -> int | None:
+    """A pandas row label as an int (``"0"``, ``0``), else None."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key if key >= 0 else None
+    if isinstance(key, str) and key.strip().isdigit() and key.strip().isascii():
+        return int(key)
+    return None
+
+
+def _by_index(rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """``{index: {name: value}}`` as the wrapped History shape (``epoch`` 0-based)."""
+    order = sorted(rows)
+    names = list(dict.fromkeys(name for i in order for name in rows[i]))
+    return {"history": {n: [rows[i].get(n) for i in order] for n in names}, "epoch": order}
+
+
+def from_pandas(obj: Any) -> Any:
+    """The History shape of a DataFrame that pandas wrote as JSON, or ``obj`` unchanged.
+
+    >>> from_pandas({"loss": {"0": 0.5, "1": 0.4}})
+    {'history': {'loss': [0.5, 0.4]}, 'epoch': [0, 1]}
+    >>> from_pandas({"columns": ["loss"], "index": [0, 1], "data": [[0.5], [0.4]]})
+    {'history': {'loss': [0.5, 0.4]}, 'epoch': [0, 1]}
+    """
+    if isinstance(obj, dict) and obj:
+        if {"columns", "data"} <= set(obj) and isinstance(obj["columns"], list) and isinstance(obj["data"], list):
+            index = obj.get("index", list(range(len(obj["data"]))))  # orient="split"
+            if isinstance(index, list) and len(index) == len(obj["data"]) and all(_index(i) is not None for i in index):
+                if all(isinstance(r, list) and len(r) == len(obj["columns"]) for r in obj["data"]):
+                    return _by_index({_index(i): dict(zip(obj["columns"], r)) for i, r in zip(index, obj["data"])})
+        if "schema" in obj and isinstance(obj.get("data"), list):  # orient="table"
+            data = obj["data"]
+            if all(isinstance(r, dict) and _index(r.get("index")) is not None for r in data):
+                return _by_index({_index(r["index"]): {k: v for k, v in r.items() if k != "index"} for r in data})
+            return data
+        values = list(obj.values())
+        if all(isinstance(v, dict) and v for v in values):
+            outer = [_index(k) for k in obj]
+            inner = [_index(k) for v in values for k in v]
+            if None not in inner and None in outer:  # orient="columns" (the default)
+                rows: dict[int, dict[str, Any]] = {}
+                for name, cells in obj.items():
+                    for key, value in cells.items():
+                        rows.setdefault(_index(key), {})[name] = value  # type: ignore[index]
+                return _by_index(rows)
+            if None not in outer and None in inner:  # orient="index"
+                return _by_index({_index(k): v for k, v in obj.items()})  # type: ignore[misc]
+    return obj
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def looks_like_history(obj: Any) -> bool:
-    """True for the shapes :func:`read_history` accepts."""
+    """True for the shapes :func:`read_history` accepts: names over numbers.
+
+    >>> looks_like_history({"loss": [0.5, 0.4]}), looks_like_history([{"name": "a", "size": "big"}])
+    (True, False)
+    """
+    obj = from_pandas(obj)
     if isinstance(obj, dict):
         inner = obj.get("history", obj)
-        return isinstance(inner, dict) and bool(inner) and all(isinstance(v, list) for v in inner.values())
+        return (
+            isinstance(inner, dict)
+            and bool(inner)
+            and all(isinstance(v, list) for v in inner.values())
+            and any(_numeric(x) for v in inner.values() for x in v)
+        )
     if isinstance(obj, list):
-        return bool(obj) and all(isinstance(item, dict) for item in obj)
+        return (
+            bool(obj)
+            and all(isinstance(item, dict) for item in obj)
+            and any(_numeric(v) for item in obj for v in item.values())
+            and not any(isinstance(v, str) and _value(v) is None for item in obj for v in item.values())
+        )
     return False
 
 
@@ -84,6 +175,7 @@ def read_history(obj: Any, *, source: str = "<history>") -> list[Run]:
     >>> run.meta.printed_nan
     {'val_loss': [2]}
     """
+    obj = from_pandas(obj)
     if not looks_like_history(obj):
         raise InputError(f"{source} is JSON but not a Keras History (a dict of lists such as {{\"loss\": [...]}})")
     if isinstance(obj, list):

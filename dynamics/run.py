@@ -128,7 +128,9 @@ class RunMeta:
     """What is known about a run besides its numbers.
 
     ``format`` says what the source was: ``"progbar"`` (a printed log),
-    ``"csvlogger"``, ``"history-json"`` or ``"recorded"`` (a run directory).
+    ``"csvlogger"``, ``"csv"`` (a History saved with pandas' ``to_csv``),
+    ``"table"`` (a table printed by pandas, or pasted as Markdown or text),
+    ``"history-json"`` or ``"recorded"`` (a run directory).
     ``era`` is the detected Keras generation when the format shows it:
     ``"keras0"``, ``"keras1"`` (0.2 to 2.0.8), ``"keras2"`` (2.0.9 to 2.3.1),
     ``"tfkeras"`` (tf.keras / tf-keras) or ``"keras3"``. ``verbose`` is 1 or 2

@@ -223,8 +223,29 @@ def is_printed_nan(text: str) -> bool:
     return text.lower() == "nan"
 
 
+def hard_wrap(text: str, width: int) -> str:
+    """A terminal's copy of lines longer than ``width``: cut every ``width`` characters."""
+    out = []
+    for line in text.split("\n"):
+        out.extend(line[i : i + width] for i in range(0, max(len(line), 1), width))
+    return "\n".join(out)
+
+
+def word_wrap(text: str, width: int) -> str:
+    """A forum's or an e-mail's wrap: lines broken at spaces, long words kept whole."""
+    import textwrap
+
+    out = []
+    for line in text.split("\n"):
+        out.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+    return "\n".join(out)
+
+
 def paste(text: str, damage: str) -> str:
-    """What a person's paste does to a log (``raw`` keeps the bytes)."""
+    """What a person's paste does to a log (``raw`` keeps the bytes).
+
+    ``hard-wrap:W`` and ``word-wrap:W`` wrap the screen at ``W`` columns.
+    """
     if damage == "raw":
         return text
     screen = []
@@ -246,10 +267,45 @@ def paste(text: str, damage: str) -> str:
         return "\n".join("    " + line for line in text.split("\n"))
     if damage == "crlf":
         return text.replace("\n", "\r\n")
+    if damage == "typography":  # a blog or word processor: en dashes, curly quotes
+        return text.replace(" - ", " \u2013 ").replace("'", "\u2019")
+    if damage == "timestamps":  # docker logs -t, GitHub Actions, cloud log viewers
+        return "\n".join(f"2024-03-0{1 + i % 9}T12:{i % 60:02d}:07.{i:07d}Z {line}" for i, line in enumerate(text.split("\n")))
+    if damage == "mpi":  # horovodrun / mpirun tag every line with the rank
+        return "\n".join("[1,0]<stdout>:" + line for line in text.split("\n"))
+    if damage == "kaggle":  # a Kaggle notebook's log: seconds, line number, text (tab-separated)
+        return "\n".join(f"{12.5 + i:.1f}s\t{i + 1}\t{line}" for i, line in enumerate(text.split("\n")))
+    if damage == "notebook-glued":  # a notebook copy that lost the break after "Epoch k/N"
+        import re
+
+        # Only before a counter: "Epoch 1/1" + "3155s - loss" cannot be told
+        # apart from "Epoch 1/13" + "155s - loss" by anyone.
+        return re.sub(r"(Epoch \d+/\d+)\n(?=\d+/\d+)", r"\1", text)
+    kind, _, width = damage.partition(":")
+    if kind in ("hard-wrap", "word-wrap"):
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # a copy from the terminal has no colour codes
+        return (hard_wrap if kind == "hard-wrap" else word_wrap)(text, int(width or 80))
     raise ValueError(damage)
 
 
-DAMAGES = ("raw", "screen", "plain", "lost-esc", "quote", "indent", "crlf")
+DAMAGES = (
+    "raw",
+    "screen",
+    "plain",
+    "lost-esc",
+    "quote",
+    "indent",
+    "crlf",
+    "hard-wrap",
+    "word-wrap",
+    "typography",
+    "timestamps",
+    "mpi",
+    "kaggle",
+    "notebook-glued",
+)
 
 
 def value_strategy_pick(rng: random.Random) -> float:

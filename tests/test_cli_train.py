@@ -133,3 +133,7 @@ def test_data_parallel_on_two_cpu_devices(tmp_path):
     assert list(run.epochs.index) == [1, 2] and run.predictions.proba[1].shape == (101,)
     assert run.train_predictions.proba[1].shape == (33,)
     assert np.isfinite(run.predictions.stacked()).all() and np.isfinite(run.epochs["val_loss"]).all()
+    # dynamics train writes the run's report when it finishes (issue 6)
+    report = tmp_path / "runs" / "synthetic-last-seed0" / "report.html"
+    assert f"report: {report}" in result.stdout
+    assert "<img" in report.read_text() and "Verdict" in report.read_text()

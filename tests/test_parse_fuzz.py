@@ -13,6 +13,18 @@ from dynamics.io import load_runs
 from dynamics.run import runs_to_json_dict
 
 LOGS = [p.read_bytes() for p in sorted((CORPUS / "logs").glob("*.txt"))] + [SEED_LOG.read_bytes()]
+# The other shapes a History arrives in: a printed DataFrame among prose, CSV
+# from pandas, pandas JSON, a notebook, a row wrapped by a terminal.
+_ROW = "1875/1875 [==============================] - 5s 3ms/step - loss: 0.3357 - accuracy: 0.8774 - val_loss: 0.3560 - val_a"
+LOGS += [
+    b"My history:\n       loss  accuracy  val_loss\n0  0.4950    0.8262    0.3967\n..     ...       ...       ...\n"
+    b"99 0.1300    0.9500    0.3700\n\n[100 rows x 3 columns]\n",
+    b",loss,accuracy,val_loss\r\n0,0.5,0.7,0.6\r\n1,0.4,,0.55\r\n",
+    b'{"loss":{"0":0.5,"1":0.4},"val_loss":{"0":0.6,"1":null}}',
+    b'{"cells":[{"outputs":[{"output_type":"stream","text":["Epoch 1/1\\n", "10/10 [====] - 1s - loss: 0.5000\\n"]}]}]}',
+    ("Epoch 1/1\n" + _ROW + "\nccuracy: 0.8723\n").encode(),
+    b"| | loss | val_loss |\n|---|---|---|\n| 0 | 0.5 | 0.6 |\n| 1 | 0.4 | 0.55 |\n",
+]
 NOISE = [b"\r", b"\b", b"\n", b"\x1b[1m", b"\x00", b"\xff", b"Epoch 3/2", b" - ", b"....", b"loss: nan", b"\xe2\x94", b"^M"]
 
 

@@ -97,6 +97,8 @@ def histories(draw):
             )
         )
     damage = draw(st.sampled_from(DAMAGES))
+    if damage.endswith("wrap"):
+        damage += f":{draw(st.integers(60, 200))}"  # a terminal's or a forum's width
     return printer, epochs, damage
 
 

@@ -4,12 +4,19 @@ The pipeline, one module per step:
 
 1. :mod:`~dynamics.parse.reader` -- bytes to the lines left on screen
    (``\\r`` redraws and ``\\b`` resolved, streaming, encodings sniffed);
-2. :mod:`~dynamics.parse.clean` -- paste damage removed from a line;
+2. :mod:`~dynamics.parse.scan` -- progress updates counted in bulk, the
+   other lines cleaned (:mod:`~dynamics.parse.clean`: paste damage removed)
+   and a row or message a terminal or forum wrapped joined again
+   (:mod:`~dynamics.parse.wrap`);
 3. :mod:`~dynamics.parse.lexer` and :mod:`~dynamics.parse.messages` --
    headers, progress-bar rows, callback messages, ``Train on`` lines;
 4. :mod:`~dynamics.parse.collect` -- runs and slots (progress only counted);
 5. :mod:`~dynamics.parse.place` -- which line is an epoch's row, which epoch;
 6. :mod:`~dynamics.parse.build` -- the :class:`~dynamics.run.Run` objects.
+
+When no progress-bar epoch is found, :mod:`~dynamics.parse.tables` gives
+the epoch tables and ``history.history`` dicts pasted among the prose
+instead (a printed DataFrame, Markdown, CSV text).
 
 Only complete end-of-epoch rows become table rows; the format notes this
 follows are ``keras_log_formats.md`` (see README, "Formats supported").
@@ -22,24 +29,19 @@ directories and standard input, and dispatch here for printed logs.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 from dynamics.errors import InputError, NoEpochsError
 from dynamics.parse.build import build_run
-from dynamics.parse.clean import clean_line
 from dynamics.parse.collect import Collector
-from dynamics.parse.lexer import Row, continuation, tokens
 from dynamics.parse.place import Placed, place
-from dynamics.parse.reader import iter_screen_lines
+from dynamics.parse.reader import Region, iter_screen_items
+from dynamics.parse.scan import LineScanner
 from dynamics.run import Run
 
 __all__ = ["parse_file", "parse_lines", "parse_stream", "parse_text"]
-
-_FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
-
 
 def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
     """Parse visible log lines (``\\r``/``\\b`` already resolved) into runs.
@@ -50,41 +52,21 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
         When no complete end-of-epoch row is found; the message says what
         was found instead.
     """
-    collector = Collector()
-    n_lines = 0
-    blank = True
-    last_row: Row | None = None  # a complete row that ended the previous line
-    # Progress updates (a non-TTY capture prints one line per batch) are only
-    # counted here; the counter of the last one is read when they end.
-    pending, last_update = 0, ""
+    scanner = LineScanner()
     for line in lines:
-        n_lines += 1
-        if " - ETA: " in line and "Epoch" not in line and "Batch" not in line and "Train" not in line:
-            pending, last_update = pending + 1, line
-            continue
-        line = clean_line(line)
-        if not line:
-            continue
-        if pending:
-            _flush_progress(collector, pending, last_update)
-            pending, last_row = 0, None
-        blank = False
-        if last_row is not None:
-            more = continuation(line)
-            if more and not {name for name, _ in more} & {name for name, _ in last_row.metrics}:
-                last_row.metrics.extend(more)  # the terminal wrapped the row here
-                continue
-        found = tokens(line)
-        for token in found:
-            collector.add(token)
-        last_row = found[-1] if found and isinstance(found[-1], Row) and found[-1].complete else None
-    if pending:
-        _flush_progress(collector, pending, last_update)
-        blank = False
+        if type(line) is Region:
+            scanner.region(line)
+        else:
+            scanner.line(line)
+    scanner.finish()
+    collector, tables = scanner.collector, scanner.tables
     placed = [p for raw in collector.runs for p in place(raw)]
     kept = [p for p in placed if p.units]
     if not kept:
-        raise NoEpochsError(_nothing_found(source, n_lines, blank, collector, placed))
+        found = tables.runs(source)
+        if found:
+            return found
+        raise NoEpochsError(_nothing_found(source, scanner.n_lines, scanner.blank, collector, placed))
     runs: list[Run] = []
     lost: int | None = None  # a run that ended inside this epoch before any complete one
     for p in placed:
@@ -97,19 +79,6 @@ def parse_lines(lines: Iterable[str], *, source: str = "<text>") -> list[Run]:
             lost = None
         runs.append(run)
     return runs
-
-
-def _counter(line: str) -> tuple[int | None, int | None]:
-    m = _FAST_COUNTER.match(line)
-    if m is None:
-        return None, None
-    return int(m.group(1)), None if m.group(2) == "Unknown" else int(m.group(2))
-
-
-def _flush_progress(collector: Collector, count: int, last: str) -> None:
-    """Hand ``count`` progress updates to the collector; only the last one's counter matters."""
-    current, target = _counter(last)
-    collector.progress(current, target, current is not None and current == target, count=count)
 
 
 def _nothing_found(source: str, n_lines: int, blank: bool, collector: Collector, placed: list[Placed]) -> str:
@@ -132,7 +101,7 @@ def _nothing_found(source: str, n_lines: int, blank: bool, collector: Collector,
 
 def parse_stream(stream: BinaryIO, *, source: str = "<stream>") -> list[Run]:
     """Parse a binary stream in chunks (memory does not grow with its size)."""
-    return parse_lines(iter_screen_lines(stream, source), source=source)
+    return parse_lines(iter_screen_items(stream, source), source=source)
 
 
 def parse_text(text: str | bytes, *, source: str = "<text>") -> list[Run]:

@@ -33,6 +33,27 @@ def _columns(units: list[Unit]) -> dict[str, str]:
     return mapping
 
 
+def _cut_short(units: list[Unit]) -> list[str]:
+    """Leave out the last value of rows the paste cut short (in place); say so.
+
+    A row that ends in a value with fewer digits than Keras prints
+    (``loss: 0.38``) and holds only the first of the names other rows hold
+    stops where the paste was cut: its last value is not what Keras printed.
+    (A log whose every row prints short values was written by hand; it stays.)
+    """
+    notes = []
+    lists = {tuple(name for name, _ in u.row.metrics) for u in units}
+    for unit in units:
+        if not unit.row.maybe_cut:
+            continue
+        mine = tuple(name for name, _ in unit.row.metrics)
+        if any(len(other) > len(mine) and other[: len(mine)] == mine for other in lists):
+            name, _ = unit.row.metrics.pop()
+            unit.row.maybe_cut = False
+            notes.append(f"the row of epoch {unit.epoch} stops inside its {name} value, which is left out")
+    return notes
+
+
 def _timing(units: list[Unit]) -> pd.DataFrame | None:
     rows: dict[int, dict[str, float]] = {}
     for unit in units:
@@ -62,6 +83,7 @@ def build_run(placed: Placed, *, source: str, run_index: int) -> Run:
     units = placed.units
     raw = placed.raw
     names = _columns(units)
+    notes = _cut_short(units)
     table_rows: dict[int, dict[str, float]] = {}
     printed_nan: dict[str, list[int]] = {}
     for unit in units:
@@ -95,7 +117,7 @@ def build_run(placed: Placed, *, source: str, run_index: int) -> Run:
         elided=elided,
         interrupted_epoch=placed.interrupted,
         printed_nan=printed_nan,
-        notes=list(placed.notes),
+        notes=list(placed.notes) + notes,
     )
     if raw.train_on is not None:
         meta.n_train = raw.train_on.n_train

@@ -94,6 +94,10 @@ class Collector:
         slot.last_counter = (current, target)
         slot.eta_at_target = slot.eta_at_target or eta_at_target
 
+    def add_all(self, found: list[Token]) -> None:
+        for token in found:
+            self.add(token)
+
     def add(self, token: Token) -> None:
         if isinstance(token, Row):
             if token.complete:

@@ -36,8 +36,8 @@ _ANCHOR = re.compile(
 )
 #: A line the poster put where epochs were left out: ``....``, ``…``, ``[...]``, ``... (skipped) ...``.
 _ELLIPSIS = re.compile(r"[\[(]?\s*(?:\.\s?){3,}|[\[(]?\s*…")
-_CONTINUATION = re.compile(r"-?\s*(?:(?:val\. )?[A-Za-z_][\w.\-/]*\s*:\s*" + NUMBER + r"(?:\s+-\s+|\s*$))+")
 _SEP = re.compile(r"\s+-\s+")
+_GLUED_COUNTER = re.compile(r"/(\d+)\s*(?:\[|[^\x00-\x7f]|-\s)")
 _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?=\s|$|,)")
 _PREFIX = re.compile(
     r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
@@ -87,6 +87,7 @@ class Row:
     epoch_seconds: float | None = None  # tf.keras >= 2.7 verbose=2 "21s/epoch"
     leading_dash: bool = False
     per_unit_first: bool = False  # time per step printed before the metrics (Keras 3 verbose=2)
+    maybe_cut: bool = False  # the line ends in a value shorter than Keras prints (a paste cut short?)
 
     @property
     def complete(self) -> bool:
@@ -216,19 +217,6 @@ def _cut(line: str) -> list[tuple[str, re.Match[str] | None]]:
     return pieces
 
 
-def continuation(line: str) -> list[tuple[str, str]] | None:
-    """The metrics of a line that only continues the previous row (a wrapped paste).
-
-    >>> continuation("- val_loss: 0.3585 - val_acc: 0.8715")
-    [('val_loss', '0.3585'), ('val_acc', '0.8715')]
-    >>> continuation("The loss: 0.5 is high") is None
-    True
-    """
-    if ":" not in line or _CONTINUATION.fullmatch(line) is None:
-        return None
-    return [(m.group(1), m.group(2)) for m in _METRIC.finditer(line)]
-
-
 def tokens(line: str) -> list[Token]:
     """Everything a cleaned line holds, in order.
 
@@ -249,14 +237,26 @@ def tokens(line: str) -> list[Token]:
         if anchor is not None:
             kind = anchor.lastgroup
             if kind == "hdr":
-                header = Header(int(anchor.group("hk")), int(anchor.group("hn")))
+                total = anchor.group("hn")
+                rest = text[anchor.end() - anchor.start() :]
+                glued = _GLUED_COUNTER.match(rest)
+                if glued is not None and len(total) > len(glued.group(1)):
+                    # "Epoch 1/10469/469 [===]": a notebook copy lost the line
+                    # break. Keras pads the counter to the target's width, so
+                    # only a counter of that many digits can be glued: they
+                    # are the end of what looks like the total.
+                    width = len(glued.group(1))
+                    current = total[-width:]
+                    if current[0] != "0" and int(current) <= int(glued.group(1)):
+                        rest = current + rest
+                        total = total[:-width]
+                header = Header(int(anchor.group("hk")), int(total))
                 if anchor.start() == 0 or line[anchor.start() - 1].isspace():
                     out.append(header)
                 elif out and isinstance(out[-1], Row) and out[-1].complete:
                     out.append(Header(header.epoch, header.total, glued=True))
                 # else: glued to a progress update ("...0.2445Epoch 1/1000"):
                 # a nested fit's header, not an epoch of this run.
-                rest = text[anchor.end() - anchor.start() :]
             elif kind == "train":
                 found = parse_train_on(text)
                 if found is not None:

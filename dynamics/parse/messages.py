@@ -25,7 +25,7 @@ _BODIES: list[tuple[str | None, re.Pattern[str]]] = [
     (
         "checkpoint_saved",
         re.compile(
-            r"(?P<mon>\S+) improved from (?P<frm>\S+?) to (?P<val>" + _NUM + r"),? saving model to (?P<path>\S+)"
+            r"(?P<mon>\S+) improved from (?P<frm>\S+?) to (?P<val>" + _NUM + r")(?:,? saving model to (?P<path>\S+))?"
         ),
     ),
     ("checkpoint_not_improved", re.compile(r"(?P<mon>\S+) did not improve(?: from (?P<val>" + _NUM + r"))?")),

@@ -129,6 +129,12 @@ def _chunks(stream: BinaryIO, source: str) -> Iterator[bytes]:
         chunk = stream.read(CHUNK_SIZE)
 
 
+class Region(str):
+    """Several visible lines joined by ``\\n``: a plain stretch (no ``\\r``, ``\\b``) read in one go."""
+
+    __slots__ = ()
+
+
 def iter_screen_lines(stream: BinaryIO, source: str = "<stream>") -> Iterator[str]:
     """Yield each physical line as it would be left on screen, decoded.
 
@@ -151,6 +157,15 @@ def iter_screen_lines(stream: BinaryIO, source: str = "<stream>") -> Iterator[st
     >>> list(iter_screen_lines(io.BytesIO(b"Epoch 1/2\\r\\n 1/9 [>..]\\b\\b\\r9/9 [===] - loss: 1\\n")))
     ['Epoch 1/2', '9/9 [===] - loss: 1']
     """
+    for item in iter_screen_items(stream, source):
+        if type(item) is Region:
+            yield from item.split("\n")
+        else:
+            yield item
+
+
+def iter_screen_items(stream: BinaryIO, source: str = "<stream>") -> Iterator[str]:
+    """As :func:`iter_screen_lines`, but a plain stretch of lines comes as one :class:`Region`."""
     carry = b""  # the current physical line after its last \r (no \r, no \n in it)
     earlier: bytes | None = None  # its last non-blank redraw before that \r
     for chunk in _chunks(stream, source):
@@ -166,8 +181,8 @@ def iter_screen_lines(stream: BinaryIO, source: str = "<stream>") -> Iterator[st
         if last_nl >= pos:
             region = chunk[pos:last_nl]
             if b"\r" not in region and b"\b" not in region and b"^" not in region:
-                # Plain lines (a non-TTY capture, a paste): split them in one go.
-                yield from _decode(region).split("\n")
+                # Plain lines (a non-TTY capture, a paste): handed on in one go.
+                yield Region(_decode(region))
                 pos = last_nl + 1
         while (nl := chunk.find(b"\n", pos)) >= 0:
             yield _decode(_visible(chunk, pos, nl, earlier, carry))
