@@ -69,7 +69,7 @@ def analyze(
                 )
             runs = [runs[run - 1]]
         selected.extend((r, total) for r in runs)
-    diagnoses = [diagnose(r, n_val=n_val, classes=classes, extra_producers=[samples.producer()]) for r, _ in selected]
+    diagnoses = [diagnose(r, n_val=n_val, classes=classes) for r, _ in selected]
     groups = None
     if len(expanded) > 1 or len(expanded) > len(sources):
         from dynamics.seed_groups import seed_groups

@@ -7,11 +7,12 @@ Finding`` taking a :class:`~dynamics.diagnosis.context.Context` (``ctx.run``
 is the :class:`~dynamics.run.Run`); it may publish the tables its findings
 came from in ``ctx.tables`` and offer sentences for the verdict with
 ``ctx.offer_verdict(priority, sentence)``. The log-level producers are in
-:mod:`dynamics.diagnosis`; more (per-sample findings for recorded runs) are
-plugged in with ``diagnose(run, extra_producers=[...])`` or by appending to
-:data:`PRODUCERS`. A plain ``run -> list[Finding]`` function can be adapted
-with :func:`from_run`. For a recorded run, :func:`dynamics.diagnosis.samples.producer`
-adds the per-sample findings and tables (``samples_*``); a producer that
+:mod:`dynamics.diagnosis`; more are plugged in with
+``diagnose(run, extra_producers=[...])`` or by appending to :data:`PRODUCERS`.
+A plain ``run -> list[Finding]`` function can be adapted with
+:func:`from_run`. For a recorded run, :func:`dynamics.diagnosis.samples.produce`
+(the last default producer) adds the per-sample findings and tables
+(``samples_*``); a producer that
 answers what an earlier one could only bound calls ``ctx.supersede(code, by)``
 and ``ctx.withdraw_verdict(key)``, and the superseded findings are left out.
 
@@ -27,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from dynamics.diagnosis import confidence, early_stopping, noise, overfitting, sanity, training_loss, verdict
+from dynamics.diagnosis import confidence, early_stopping, noise, overfitting, samples, sanity, training_loss, verdict
 from dynamics.diagnosis.context import Context, resolve_context
 from dynamics.findings import Finding
 from dynamics.run import Run, _json_ready
@@ -44,6 +45,7 @@ PRODUCERS: list[Producer] = [
     early_stopping.produce,
     training_loss.produce,
     verdict.produce,
+    samples.produce,  # recorded runs only: answers what the log-level producers could only bound
 ]
 
 #: Topics in display order; a finding with another topic is listed after them.
@@ -159,6 +161,7 @@ def diagnose(
     classes: int | None = None,
     producers: Sequence[Producer] | None = None,
     extra_producers: Sequence[Producer] = (),
+    sample_analysis: Any | None = None,
 ) -> Diagnosis:
     """Turn a run's statistics into findings and a verdict.
 
@@ -173,7 +176,11 @@ def diagnose(
     producers : sequence of callables, optional
         Replace the default :data:`PRODUCERS`.
     extra_producers : sequence of callables
-        Run after the default ones (per-sample findings...).
+        Run after the default ones.
+    sample_analysis : RunAnalysis, optional
+        :func:`dynamics.explain.analyze` of a recorded run, when the caller
+        already has it (a report that also draws it); computed on demand
+        otherwise.
 
     Returns
     -------
@@ -188,6 +195,8 @@ def diagnose(
     3
     """
     ctx = resolve_context(run, n_val=n_val, classes=classes)
+    if sample_analysis is not None:
+        ctx.facts["sample_analysis"] = sample_analysis
     findings: list[Finding] = []
     for producer in list(producers if producers is not None else PRODUCERS) + list(extra_producers):
         findings.extend(producer(ctx))

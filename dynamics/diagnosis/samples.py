@@ -45,38 +45,28 @@ _RENAME = {"samples": "per_sample", "train_samples": "train_per_sample"}
 MISTAKE_GROWTH = 0.1
 
 
-def producer(analysis: Any | None = None) -> Any:
-    """A producer for ``diagnose(run, extra_producers=[producer()])``.
+def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
+    """The per-sample findings of a recorded run (none for a log); see the module docstring.
 
-    Parameters
-    ----------
-    analysis : RunAnalysis, optional
-        A :func:`dynamics.explain.analyze` result already computed for the
-        run (a report that also draws it); computed on demand otherwise.
+    It is one of :data:`dynamics.diagnose.PRODUCERS`, so every diagnosis of
+    a recorded run carries it; ``ctx.facts["sample_analysis"]`` may hold an
+    analysis the caller already made (``diagnose(..., sample_analysis=...)``).
 
     Examples
     --------
     >>> from dynamics.diagnose import diagnose
     >>> from dynamics.simulate import simulate_run
-    >>> d = diagnose(simulate_run("overconfident", n=400, epochs=8, n_train=50), extra_producers=[producer()])
+    >>> d = diagnose(simulate_run("overconfident", n=400, epochs=8, n_train=50))
     >>> "val_loss_rise" in d.codes(), "paired_comparison_needs_samples" in d.codes(), "samples_per_epoch" in d.tables
     (True, False, True)
     """
-
-    def per_sample(ctx: Context) -> list[Finding]:
-        return produce(ctx, analysis=analysis)
-
-    return per_sample
-
-
-def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
-    """The per-sample findings of a recorded run (none for a log); see the module docstring."""
     run = ctx.run
     if run.predictions is None or not len(run.predictions):
         return []
     from dynamics.explain import analyze, explain
 
-    analysis = analysis if analysis is not None else analyze(run)
+    if analysis is None:
+        analysis = ctx.facts.get("sample_analysis") or analyze(run)
     a = analysis.val
     ctx.facts["sample_analysis"] = analysis
     findings = explain(run, analysis=analysis)

@@ -81,18 +81,12 @@ def run_report(
     from dynamics.diagnose import diagnose
 
     analysis = None
-    extra = []
     if run.predictions is not None and len(run.predictions):
-        from dynamics.explain import analyze, explain
+        from dynamics.explain import analyze
 
-        analysis = analyze(run)
+        analysis = analyze(run)  # once, for the findings and for the figures
         decoder = decoder or _run_dir_texts(run)
-
-        def per_sample(ctx: Any) -> list[Any]:
-            return explain(ctx.run, analysis=analysis)
-
-        extra.append(per_sample)
-    diagnosis = diagnose(run, n_val=n_val, classes=classes, extra_producers=extra)
+    diagnosis = diagnose(run, n_val=n_val, classes=classes, sample_analysis=analysis)
     return RunReport(run, diagnosis, analysis, decoder)
 
 
