@@ -23,6 +23,8 @@ from typing import Annotated
 
 import typer
 
+from cli.options import ClassesOption, NValOption, check_counts
+
 
 def analyze(
     sources: Annotated[list[str], typer.Argument(
@@ -31,12 +33,8 @@ def analyze(
         metavar="SOURCE...")],
     run: Annotated[int | None, typer.Option("--run", metavar="N", help="Only run N (1-based) of each multi-run log.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
-    n_val: Annotated[
-        int | None, typer.Option("--n-val", metavar="N", help="Validation samples, when the log does not say.")
-    ] = None,
-    classes: Annotated[
-        int | None, typer.Option("--classes", metavar="K", help="Number of classes (2 = one sigmoid output).")
-    ] = None,
+    n_val: NValOption = None,
+    classes: ClassesOption = None,
     tables: Annotated[bool, typer.Option("--tables/--no-tables", help="Include the per-epoch tables in --json.")] = True,
     per_sample: Annotated[bool, typer.Option(
         "--per-sample", help="Include the tables with one row per validation sample in --json (large).")] = False,
@@ -48,10 +46,7 @@ def analyze(
     from dynamics.io import load_runs
     from dynamics.seed_groups import expand_sources
 
-    if n_val is not None and n_val <= 0:
-        raise ArgumentError(f"--n-val must be a positive number of samples. Received: --n-val {n_val}")
-    if classes is not None and classes < 2:
-        raise ArgumentError(f"--classes must be at least 2. Received: --classes {classes}")
+    check_counts(n_val, classes)
     if sources.count("-") > 1:
         raise ArgumentError("standard input (-) can be read only once. Received: - given "
                             f"{sources.count('-')} times")

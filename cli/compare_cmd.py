@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from cli.options import ClassesOption, NValOption, check_counts
+
 
 def compare(
     sources: Annotated[list[str], typer.Argument(
@@ -24,12 +26,8 @@ def compare(
     group_by: Annotated[str | None, typer.Option(
         "--group-by", metavar="KEYS", help="Comma-separated metadata keys that define a configuration "
         "(default: runs recording a seed, by dataset, pooling, ...).")] = None,
-    n_val: Annotated[
-        int | None, typer.Option("--n-val", metavar="N", help="Validation samples, when the logs do not say.")
-    ] = None,
-    classes: Annotated[
-        int | None, typer.Option("--classes", metavar="K", help="Number of classes (2 = one sigmoid output).")
-    ] = None,
+    n_val: NValOption = None,
+    classes: ClassesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
 ) -> None:
     """Compare runs side by side: which overfits later, and is it more than the seed?"""
@@ -39,10 +37,7 @@ def compare(
         from dynamics.report.writer import report_format
 
         report_format(out)
-    if n_val is not None and n_val <= 0:
-        raise ArgumentError(f"--n-val must be a positive number of samples. Received: --n-val {n_val}")
-    if classes is not None and classes < 2:
-        raise ArgumentError(f"--classes must be at least 2. Received: --classes {classes}")
+    check_counts(n_val, classes)
     if sources.count("-") > 1:
         raise ArgumentError("standard input can be read once. Received: - more than once")
     keys = [k.strip() for k in group_by.split(",") if k.strip()] if group_by else None

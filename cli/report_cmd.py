@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from cli.options import ClassesOption, NValOption, check_counts
+
 
 def report(
     sources: Annotated[list[str], typer.Argument(
@@ -20,12 +22,8 @@ def report(
     out: Annotated[str, typer.Option("--out", "-o", metavar="PATH",
                                      help="Report file: .html (self-contained) or .md (images beside it).")],
     run: Annotated[int | None, typer.Option("--run", metavar="N", help="Only run N (1-based) of each source.")] = None,
-    n_val: Annotated[
-        int | None, typer.Option("--n-val", metavar="N", help="Validation samples, when the log does not say.")
-    ] = None,
-    classes: Annotated[
-        int | None, typer.Option("--classes", metavar="K", help="Number of classes (2 = one sigmoid output).")
-    ] = None,
+    n_val: NValOption = None,
+    classes: ClassesOption = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
 ) -> None:
     """Write an HTML or Markdown report: verdict and findings, plots, tables."""
@@ -33,10 +31,7 @@ def report(
     from dynamics.report.writer import report_format
 
     fmt = report_format(out)  # a bad --out fails before any work
-    if n_val is not None and n_val <= 0:
-        raise ArgumentError(f"--n-val must be a positive number of samples. Received: --n-val {n_val}")
-    if classes is not None and classes < 2:
-        raise ArgumentError(f"--classes must be at least 2. Received: --classes {classes}")
+    check_counts(n_val, classes)
     if sources.count("-") > 1:
         raise ArgumentError("standard input can be read once. Received: - more than once")
     from dynamics.report.content import run_reports

@@ -21,7 +21,6 @@ a BOM, ``\\r\\n`` endings, and ``;``/tab separators with decimal commas
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 

@@ -194,7 +194,7 @@ class Printer:
                 at_target = self._counter(self.target) + " " + self._bar30(self.target) + " - ETA: 0s"
                 updates.append(at_target + self._metrics(e.values, train_keys, v1_value))
             if self.era == "keras3":
-                info = f" \x1b[1m0s\x1b[0m " + fmt_time(e.per_unit) + "/" + self.unit
+                info = " \x1b[1m0s\x1b[0m " + fmt_time(e.per_unit) + "/" + self.unit
                 updates.append(self._k3_bar(self.target) + info + self._metrics(e.values, train_keys, v1_value))
         for line in updates:
             if self.dynamic:

@@ -2,7 +2,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 
 from dynamics.findings import Finding
 from dynamics.run import Event, Predictions, Run, RunMeta, canonical_metric_name, make_epoch_table

@@ -158,7 +158,7 @@ def _spread(ctx: Context, after: pd.Series, n: int) -> Finding:
         claim += (f" (with more than {vr.n_significant:,.0f} samples the same spread would stand out)." if math.isfinite(vr.n_significant) else ".")
         severity = "info"
     else:
-        claim = (head + f" - more spread than sampling noise: the model's predictions on these samples really change "
+        claim = (head + " - more spread than sampling noise: the model's predictions on these samples really change "
                  "from epoch to epoch.")
         if trend is not None and trend.verdict in ("rising", "falling"):
             claim += f" Part of it is the {trend.verdict} trend after the best epoch."

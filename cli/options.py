@@ -1,0 +1,24 @@
+"""Options several commands share, declared once so their names, help and checks agree."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+NValOption = Annotated[
+    int | None, typer.Option("--n-val", metavar="N", help="Validation samples, when the log does not say.")
+]
+ClassesOption = Annotated[
+    int | None, typer.Option("--classes", metavar="K", help="Number of classes (2 = one sigmoid output).")
+]
+
+
+def check_counts(n_val: int | None, classes: int | None) -> None:
+    """Refuse impossible ``--n-val`` / ``--classes`` values before any work, in one line."""
+    from dynamics.errors import ArgumentError
+
+    if n_val is not None and n_val <= 0:
+        raise ArgumentError(f"--n-val must be a positive number of samples. Received: --n-val {n_val}")
+    if classes is not None and classes < 2:
+        raise ArgumentError(f"--classes must be at least 2. Received: --classes {classes}")
