@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def num(value: float | None, digits: int = 4) -> str:
@@ -94,3 +94,33 @@ def listing(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def context_bits(context: dict, epochs: Sequence[int] = ()) -> list[str]:
+    """What a diagnosis rests on, as short phrases: epochs logged, n_val, classes.
+
+    ``context`` is :meth:`Diagnosis.context` (``ctx.describe()``); ``epochs``
+    stands in when it lists no logged epochs. Every printer (terminal,
+    HTML, Markdown) heads its report with these.
+
+    >>> context_bits({"epochs_logged": [1, 2, 3, 5], "epochs_declared": 10, "n_val": 500, "n_val_source": "log",
+    ...               "bound_classes": 2})
+    ['4 epochs logged (1-3 and 5 of 10)', 'n_val 500 (from the log)', 'binary model assumed']
+    """
+    epochs = list(context.get("epochs_logged") or epochs)
+    declared = context.get("epochs_declared")
+    bits = [f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''} logged ({epoch_ranges(epochs)}"
+            + (f" of {declared})" if declared else ")")]
+    if context.get("n_val"):
+        source = {"log": "from the log", "option": "given", "inferred": "inferred"}.get(context.get("n_val_source"), "")
+        bits.append(f"n_val {context['n_val']}" + (f" ({source})" if source else ""))
+    else:
+        bits.append("n_val unknown")
+    if context.get("classes"):
+        bits.append(f"{context['classes']} classes ({context.get('classes_source')})")
+    elif context.get("bound_classes") == 2:
+        bits.append("binary model assumed")
+    else:
+        bits.append("classes unknown")
+    return bits
+

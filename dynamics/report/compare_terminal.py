@@ -14,15 +14,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dynamics.report.terminal import MARKERS
+
 if TYPE_CHECKING:
     from dynamics.compare import Comparison
 
-MARKERS = {
-    "critical": ("x", "bold red"),
-    "warning": ("!", "yellow"),
-    "info": ("-", "cyan"),
-    "undetermined": ("?", "magenta"),
-}
 
 
 def _num(value: Any, digits: int = 4) -> str:

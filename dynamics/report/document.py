@@ -89,24 +89,9 @@ def number_findings(findings: Sequence[Finding], topics: Sequence[str] = ()) -> 
 
 def context_line(report: RunReport) -> str:
     """Epochs logged, n_val and classes with where they came from (as the terminal report says)."""
-    from dynamics.diagnosis.wording import epoch_ranges
+    from dynamics.diagnosis.wording import context_bits
 
-    c = report.diagnosis.context
-    epochs = c.get("epochs_logged") or [int(e) for e in report.run.epochs.index]
-    declared = c.get("epochs_declared")
-    bits = [f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''} logged ({epoch_ranges(epochs)}"
-            + (f" of {declared})" if declared else ")")]
-    if c.get("n_val"):
-        source = {"log": "from the log", "option": "given", "inferred": "inferred"}.get(c.get("n_val_source"), "")
-        bits.append(f"n_val {c['n_val']}" + (f" ({source})" if source else ""))
-    else:
-        bits.append("n_val unknown")
-    if c.get("classes"):
-        bits.append(f"{c['classes']} classes ({c.get('classes_source')})")
-    elif c.get("bound_classes") == 2:
-        bits.append("binary model assumed")
-    else:
-        bits.append("classes unknown")
+    bits = context_bits(report.diagnosis.context, [int(e) for e in report.run.epochs.index])
     fmt = report.run.meta.format
     bits.append({"progbar": "printed log", "csvlogger": "CSVLogger file", "history-json": "History JSON",
                  "recorded": "recorded run"}.get(fmt, fmt))

@@ -91,25 +91,9 @@ def _parts(d: Diagnosis, title: str | None) -> list[Any]:
 
 
 def _context_line(d: Diagnosis) -> str:
-    from dynamics.diagnosis.wording import epoch_ranges
+    from dynamics.diagnosis.wording import context_bits
 
-    c = d.context
-    epochs = c.get("epochs_logged") or []
-    declared = c.get("epochs_declared")
-    bits = [f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''} logged ({epoch_ranges(epochs)}"
-            + (f" of {declared})" if declared else ")")]
-    if c.get("n_val"):
-        source = {"log": "from the log", "option": "given", "inferred": "inferred"}.get(c.get("n_val_source"), "")
-        bits.append(f"n_val {c['n_val']} ({source})")
-    else:
-        bits.append("n_val unknown")
-    if c.get("classes"):
-        bits.append(f"{c['classes']} classes ({c.get('classes_source')})")
-    elif c.get("bound_classes") == 2:
-        bits.append("binary model assumed")
-    else:
-        bits.append("classes unknown")
-    return " | ".join(bits)
+    return " | ".join(context_bits(d.context))
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
