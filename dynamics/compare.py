@@ -344,6 +344,12 @@ def _best_epochs_finding(g: pd.DataFrame, last_epochs: dict[str, float]) -> Find
     else:
         lead = (f"{late.name} overfits later than {early.name}: its val_loss bottoms out {steps} epoch"
                 f"{'s' if diff != 1 else ''} later")
+    if diff > 0 and min(late["runs"], early["runs"]) > 1 and late["best_epoch_min"] <= early["best_epoch_max"]:
+        # Several seeds each: a later mean bottom is only a difference if the seeds' ranges do not overlap.
+        lead += (f", but across seeds the ranges overlap (epochs {early['best_epoch_min']:g}-"
+                 f"{early['best_epoch_max']:g} against {late['best_epoch_min']:g}-{late['best_epoch_max']:g}), "
+                 f"so the difference is within run-to-run variation")
+        evidence["ranges_overlap"] = True
     lowest = known["best_val_loss_mean"].astype(float).idxmin()
     best_value = float(known.at[lowest, "best_val_loss_mean"])
     claim = f"{lead}. Lowest val_loss overall: {lowest} ({best_value:.4f}). " + "; ".join(parts) + "."

@@ -111,3 +111,24 @@ def test_summary_reads_the_diagnosis():
     last = d.run.epochs["val_loss"].iloc[-1]
     assert row["last_val_loss"] == last
     assert math.isclose(row["val_loss_rise_pct"], 100 * (last / best["value"] - 1), rel_tol=1e-6)
+
+
+def _groups(rows):
+    import pandas as pd
+
+    cols = ["runs", "best_epoch_mean", "best_epoch_min", "best_epoch_max", "best_val_loss_mean",
+            "last_val_loss_mean", "rise_pct_mean"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+
+
+def test_a_later_bottom_within_the_seed_ranges_is_not_called_a_difference():
+    from dynamics.compare import _best_epochs_finding
+
+    overlapping = _groups({"pooling=mean": [2, 1.5, 1, 2, 0.41, 1.04, 150], "pooling=max": [2, 2.5, 2, 3, 0.36, 0.77, 112]})
+    f = _best_epochs_finding(overlapping, {"pooling=mean": 10, "pooling=max": 10})
+    assert f.evidence["later"] == "pooling=max" and f.evidence["epochs_later"] == 1
+    assert f.evidence["ranges_overlap"] is True
+    assert "ranges overlap (epochs 1-2 against 2-3)" in f.claim and "within run-to-run variation" in f.claim
+    apart = _groups({"pooling=mean": [2, 1.5, 1, 2, 0.41, 1.04, 150], "pooling=max": [2, 5.5, 5, 6, 0.36, 0.77, 112]})
+    f = _best_epochs_finding(apart, {"pooling=mean": 10, "pooling=max": 10})
+    assert "ranges_overlap" not in f.evidence and "bottoms out 4 epochs later" in f.claim
