@@ -133,9 +133,9 @@ def read_run_dir(path: str | os.PathLike) -> Run:
 
     Needs no Keras and never unpickles. Prediction files are read-only memory
     maps; epochs stored in log space (the default) are decoded to float32
-    probabilities when an epoch is read, one at a time. Files being written (temporary names) are ignored, so a run can be
-    read while it trains; a damaged epoch file is skipped with a note in
-    ``run.meta.notes``.
+    probabilities when an epoch is read, one at a time. Files being written
+    (temporary names) are ignored, so a run can be read while it trains; a
+    damaged epoch file is skipped with a note in ``run.meta.notes``.
 
     Parameters
     ----------
