@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from dynamics.errors import InputError
+from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
 from dynamics.rundir import RunDirWriter, read_run_dir
 from dynamics.rundir.encoding import EncodedEpochs, decode, decode_table, encode, value_ranks
-from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
 from dynamics.simulate import epoch_arrays
 from dynamics.stats.decomposition import decomposition_table
 

@@ -35,7 +35,7 @@ This module imports numpy and the standard library only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -95,7 +95,7 @@ def encode(proba: Any, encoding: str) -> np.ndarray:
     raise ValueError(f"cannot write predictions as {encoding!r}; choose one of {LOGIT16}, {LOGPROB16}, {PROBA32}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def decode_table(encoding: str) -> np.ndarray:
     """The float32 probability each of the 65,536 float16 codes of ``encoding`` stands for.
 
@@ -166,7 +166,7 @@ def coded(array: Any) -> Coded | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def value_ranks(encoding: str) -> np.ndarray:
     """Dense rank of each code's decoded value: codes of equal value share a rank (NaN last).
 
