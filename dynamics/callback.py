@@ -72,8 +72,14 @@ class PredictionRecorder(keras.callbacks.Callback):
         inject_metrics: Whether to compute ``val_loss`` / ``val_<metric>``
             and add them to the epoch logs when Keras has not.
         batch_size: Batch size of the recorder's prediction pass.
-        dtype: ``"float16"`` (default) or ``"float32"``: storage type of the
-            probabilities.
+        dtype: ``"float16"`` (default) or ``"float32"``: storage size of
+            the predictions. ``"float16"`` stores them in log space -- the
+            logit of a sigmoid output, the log-probabilities of a softmax --
+            computed in float64 from the model's outputs and clipped as
+            Keras clips them, so a confidently wrong sample keeps its loss
+            (to 0.008 nats) in 2 bytes; ``"float32"`` stores the
+            probabilities themselves, exactly. Either way they read back as
+            float32 probabilities (see :mod:`dynamics.rundir.encoding`).
         capture_progress: Copy the progress output printed during ``fit``
             into ``progress.log`` in ``directory``.
         overwrite: Replace a run already recorded in ``directory``.
@@ -178,8 +184,9 @@ class PredictionRecorder(keras.callbacks.Callback):
         self.logs: list[dict[str, float]] = []
         self.seconds: list[float] = []
         self.record_seconds: list[float] = []
-        self.val_proba: list[np.ndarray] = []
-        self.train_proba: list[np.ndarray] = []
+        self._val_stored: list[np.ndarray] = []
+        self._train_stored: list[np.ndarray] = []
+        self._encoding: str | None = None
         self.events: list[Event] = []
         self._writer = None
         self._capture = None
@@ -188,6 +195,20 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._epoch_start = None
         self._n_devices = 1
         self._checked_range = False
+
+    @property
+    def val_proba(self):
+        """The validation probabilities kept in memory (without ``directory``), one float32 array per epoch."""
+        from dynamics.rundir.encoding import EncodedEpochs
+
+        return EncodedEpochs(self._val_stored, self._encoding or "proba-float32")
+
+    @property
+    def train_proba(self):
+        """The same for the recorded training samples."""
+        from dynamics.rundir.encoding import EncodedEpochs
+
+        return EncodedEpochs(self._train_stored, self._encoding or "proba-float32")
 
     @property
     def run(self):
@@ -209,10 +230,10 @@ class PredictionRecorder(keras.callbacks.Callback):
         meta = RunMeta(source="<PredictionRecorder>", format="recorded", era="keras3",
                        n_val=self.n_val, classes=self._classes if self.epochs else None,
                        extra=dict(self.metadata))
-        preds = Predictions(np.asarray(self.epochs), class_labels(self.y_val), list(self.val_proba), self.sample_ids)
+        preds = Predictions(np.asarray(self.epochs), class_labels(self.y_val), self.val_proba, self.sample_ids)
         train = None
         if self.x_train is not None:
-            train = Predictions(np.asarray(self.epochs), class_labels(self.y_train), list(self.train_proba), self.train_ids)
+            train = Predictions(np.asarray(self.epochs), class_labels(self.y_train), self.train_proba, self.train_ids)
         return Run(epochs=table, meta=meta, events=list(self.events), timing=timing,
                    predictions=preds, train_predictions=train)
 
@@ -351,21 +372,22 @@ class PredictionRecorder(keras.callbacks.Callback):
             train_proba = self._probabilities(self._predict(self.x_train))
         done = time.perf_counter()
         seconds = done - self._epoch_start if self._epoch_start is not None else None
-        stored = proba.astype(self.dtype)
         row = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)}
         self.epochs.append(epoch + 1)
         self.logs.append(row)
         self.seconds.append(seconds)
         self.record_seconds.append(done - started)
         self._last_logs = logs  # later callbacks may still add keys (learning_rate...)
-        if self._writer is not None:
-            self._writer.write_epoch(epoch + 1, row, val_proba=stored,
-                                     train_proba=None if train_proba is None else train_proba.astype(self.dtype),
+        if self._writer is not None:  # it encodes (float64 probabilities in, float16 log space or float32 out)
+            self._writer.write_epoch(epoch + 1, row, val_proba=proba, train_proba=train_proba,
                                      seconds=seconds, record_seconds=done - started)
         else:
-            self.val_proba.append(stored)
+            from dynamics.rundir.encoding import encode, encoding_for
+
+            self._encoding = encoding_for(self.dtype, proba.ndim)
+            self._val_stored.append(encode(proba, self._encoding))
             if train_proba is not None:
-                self.train_proba.append(train_proba.astype(self.dtype))
+                self._train_stored.append(encode(train_proba, self._encoding))
 
     def on_train_end(self, logs=None):
         self._refresh_last_row()

@@ -186,8 +186,10 @@ class Predictions:
     proba : sequence of E arrays
         ``proba[i]`` holds the predictions after ``epochs[i]``: shape ``(n,)``
         with P(class 1) for a binary (sigmoid) model, or ``(n, k)`` class
-        probabilities. The arrays may be read-only memory maps, so analysis
-        can stream over epochs without holding them all.
+        probabilities. A list, or any sequence: read-only memory maps, or a
+        run directory's lazily decoded epochs
+        (:class:`dynamics.rundir.encoding.EncodedEpochs`), so analysis can
+        stream over epochs without holding them all.
     sample_ids : ndarray of int, shape (n,), or None
         Index of each sample in its dataset (for a training subset, or to
         look up a review's text).

@@ -39,8 +39,8 @@ from dynamics.run import Run, _json_ready
 #: Metadata that differs between seeds of one configuration by nature.
 _VOLATILE = frozenset({
     "seed", "command", "started", "finished", "status", "last_epoch", "notes", "events", "python",
-    "keras_version", "backend_version", "devices", "model", "verbose", "prediction_dtype", "val_flipped_ids",
-    "dataset_info", "training_samples_dropped", "options",
+    "keras_version", "backend_version", "devices", "model", "verbose", "prediction_dtype", "prediction_encoding",
+    "format_version", "val_flipped_ids", "dataset_info", "training_samples_dropped", "options",
 })  # fmt: skip
 
 

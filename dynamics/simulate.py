@@ -97,7 +97,9 @@ def epoch_arrays(
     turn : int, optional
         The turning epoch ``b`` (default ``max(2, epochs // 5)``).
     dtype : numpy dtype
-        Of the probability arrays (float16, as the recorder stores them).
+        Of the probability arrays: float16 by default (compact, and the
+        float16 fast paths of the statistics apply; run directories of run
+        format 1 held such arrays), float32 for the model's own precision.
 
     Returns
     -------
@@ -185,7 +187,7 @@ def simulate_run(
 
     The epoch table holds ``loss``/``accuracy`` of the training subset and
     ``val_loss``/``val_accuracy`` of the validation predictions, computed
-    with Keras's formulas from the stored (float16) probabilities. The
+    with Keras's formulas from these (float16) probabilities. The
     training subset always learns (story ``healthy`` with larger margins).
 
     Examples

@@ -55,8 +55,18 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def raw(directory: Path) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Labels and each epoch's probabilities, decoded here from the files as meta.json says they are stored."""
+    encoding = json.loads((directory / "meta.json").read_text()).get("prediction_encoding")
     y = np.load(directory / "val" / "labels.npy")
-    epochs = {int(p.stem.split("_")[1]): np.load(p).astype(np.float64) for p in sorted((directory / "val").glob("epoch_*.npy"))}
+    epochs = {}
+    for path in sorted((directory / "val").glob("epoch_*.npy")):
+        stored = np.load(path).astype(np.float64)
+        if encoding == "logit-float16":
+            stored = 1 / (1 + np.exp(-stored))
+        elif encoding == "logprob-float16":
+            stored = np.exp(stored)
+        # the reader hands out float32 probabilities
+        epochs[int(path.stem.split("_")[1])] = stored.astype(np.float32).astype(np.float64)
     return y, epochs
 
 
@@ -299,11 +309,13 @@ def test_analyzing_a_run_directory_imports_no_keras_backend_or_matplotlib(runs):
     assert out.stdout.strip() == "[]"
 
 
-def test_float16_storage_is_flagged_when_it_changes_the_loss(tmp_path):
-    """epochs.csv holds Keras's float32 losses, the predictions are stored as float16 (the recorder's default)."""
+def test_float16_probabilities_are_flagged_when_they_change_the_loss_and_log_space_storage_is_not(tmp_path):
+    """epochs.csv holds Keras's float32 losses; the predictions are stored as raw float16 probabilities (run
+    format 1, the recorder's old default) or in the current default (float16 logits)."""
     from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
     from dynamics.simulate import epoch_arrays
     from dynamics.stats.probabilities import EpochView
+    from recorded_runs import write_format1_run_dir
 
     y, arrays = epoch_arrays("overconfident", n=2000, epochs=10, seed=7, margin=(1.0, 2.5), dtype=np.float32)
     p32 = list(arrays)
@@ -311,9 +323,16 @@ def test_float16_storage_is_flagged_when_it_changes_the_loss(tmp_path):
     for e, p in enumerate(p32, start=1):
         v = EpochView(p, y)
         rows[e] = {"loss": 0.5 / e, "val_loss": float(v.loss.mean()), "val_accuracy": float(v.correct.mean())}
-    preds = Predictions(np.arange(1, 11), y, [p.astype(np.float16) for p in p32], np.arange(2000))
+    preds = Predictions(np.arange(1, 11), y, p32, np.arange(2000))
     run = Run(make_epoch_table(rows), RunMeta(n_val=2000, classes=2, epochs_declared=10), predictions=preds)
-    directory = write_run_dir(run, tmp_path / "f16")
+
+    current = json.loads(invoke(str(write_run_dir(run, tmp_path / "logit")), "--json").output)["runs"][0]
+    assert "stored_precision" not in {x["code"] for x in current["findings"]}
+    assert "Caution" not in current["verdict"] and "samples_storage" not in current["tables"]
+    recomputed = as_frame(current["tables"]["samples_per_epoch"])["val_loss"]
+    np.testing.assert_allclose(recomputed.to_numpy(), [rows[e]["val_loss"] for e in recomputed.index], rtol=1e-4)
+
+    directory = write_format1_run_dir(run, tmp_path / "f16")
     data = json.loads(invoke(str(directory), "--json").output)["runs"][0]
     f = next(x for x in data["findings"] if x["code"] == "stored_precision")
     assert f["severity"] == "warning"
@@ -324,7 +343,7 @@ def test_float16_storage_is_flagged_when_it_changes_the_loss(tmp_path):
     assert last["stored_mean"] == pytest.approx(losses(y, stored).mean())
     assert last["logged"] == pytest.approx(rows[10]["val_loss"])
     assert last["low"] <= last["logged"] <= last["high"] and last["logged_within"]
-    assert "Caution: the predictions are stored as float16" in data["verdict"]
+    assert "Caution: the predictions are stored as float16 probabilities" in data["verdict"]
     codes = [x["code"] for x in data["findings"]]
     assert codes.index("stored_precision") == codes.index("val_loss_rise") + 1
 

@@ -170,7 +170,7 @@ def test_real_tiny_training_runs(tmp_path):
                                       "--seeds", "2", "--train-subset", "50", "--label-noise", "0.1", "--verbose", "2",
                                       "--out", str(out)])
     assert result.exit_code == 0, result.output
-    checked = sum(_check_recorded_directory(d, 2) for d in sorted(out.iterdir()))
+    checked = sum(_check_recorded_directory(d, 2) for d in sorted(out.iterdir()) if d.is_dir())  # not compare.html
 
     keras = import_keras()
     rng = np.random.default_rng(0)
@@ -225,6 +225,38 @@ def test_float16_storage_not_the_bound_is_what_fails_on_saturated_mistakes():
         outside16 += bool(v16.loss[~v16.correct].mean() > b["wrong_high"][0])
     assert max(gaps) > 0.01  # float16 overstates the loss by more than 1% at some epoch
     assert outside16 >= 3  # and the mistakes' float16 mean leaves the (valid) bound: the truth computation was wrong
+
+
+def test_default_storage_recomputes_the_truth_the_bounds_contain(tmp_path):
+    """The same saturated mistakes, written by the run-directory writer in its default storage (float16 logits).
+
+    The group means recomputed from the run directory are Keras's own (to
+    1e-4), and the bounds from the printed log contain them at every epoch --
+    where float16 probabilities left them (the test above).
+    """
+    from dynamics.rundir import RunDirWriter, read_run_dir
+    from dynamics.simulate import epoch_arrays
+    from dynamics.stats.probabilities import EpochView
+
+    y, arrays = epoch_arrays("overconfident", n=3000, epochs=12, seed=7, margin=(1.0, 2.5), dtype=np.float32)
+    writer = RunDirWriter(tmp_path / "run")
+    writer.start({"n_val": 3000}, val_labels=y)
+    exact = {}
+    for epoch, p32 in enumerate(arrays, start=1):
+        v32 = EpochView(p32, y)  # the float32 outputs Keras computed its loss from
+        exact[epoch] = (float(v32.loss.mean()), float(v32.loss[~v32.correct].mean()), float(v32.correct.mean()))
+        writer.write_epoch(epoch, {"val_loss": exact[epoch][0], "val_accuracy": exact[epoch][2]}, val_proba=p32)
+    writer.finish()
+    run = read_run_dir(tmp_path / "run")
+    assert run.meta.extra["prediction_encoding"] == "logit-float16"
+    # bounds from what Keras printed, truth from the run directory
+    log = Run(make_epoch_table({e: {"val_loss": printed(v[0]), "val_accuracy": printed(v[2])} for e, v in exact.items()}),
+              RunMeta(format="progbar"))
+    table = decomposition_table(run).join(confidence_bounds(log, classes=2).drop(columns=["loss", "accuracy"]))
+    assert table.index.tolist() == list(range(1, 13))
+    np.testing.assert_allclose(table["val_loss"], [exact[e][0] for e in table.index], rtol=1e-4)
+    np.testing.assert_allclose(table["loss_wrong"], [exact[e][1] for e in table.index], rtol=1e-4)
+    _check_contains(table.assign(case="default storage"))
 
 
 def test_the_shipped_real_recorded_run():

@@ -96,6 +96,45 @@ def test_injected_metrics_equal_evaluate_every_epoch(case, tmp_path):
         np.testing.assert_allclose(run.predictions.proba[0].sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_default_storage_gives_back_evaluate_s_loss_of_confident_mistakes(tmp_path):
+    """Mistakes far more confident than float16 probabilities can hold (P(class 1) > 0.99976 for class 0).
+
+    The val_loss recomputed from what the recorder stored by default (float16
+    logits), in memory and in a run directory, is evaluate's to 1e-4;
+    from float16 probabilities it is not.
+    """
+    from dynamics.rundir import read_run_dir
+    from dynamics.stats.decomposition import decomposition_table
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.uniform(-1, 1, 700), rng.normal(0, 0.1, (700, 3))]).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    flip = rng.random(700) < 0.2
+    y[flip] = 1 - y[flip]  # wrong labels: the mistakes of a model with logits up to +-14
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(1e-4), loss="binary_crossentropy", metrics=["accuracy"])
+    model.layers[0].set_weights([np.array([[14.0], [0.0], [0.0], [0.0]], dtype="float32"), np.zeros(1, "float32")])
+    (x_train, y_train), (xv, yv) = (x[:300], y[:300]), (x[300:], y[300:])
+    in_memory, on_disk = PredictionRecorder((xv, yv)), PredictionRecorder((xv, yv), tmp_path / "run")
+    check = EvaluateEachEpoch(xv, yv)
+    model.fit(x_train, y_train, epochs=2, batch_size=50, verbose=0, callbacks=[in_memory, on_disk, check])
+    truth = [t["loss"] for _, t, _ in check.pairs]
+    outputs = [p[:, 0] for _, _, p in check.pairs]
+    assert min(int(((p > 0.99976) & (yv == 0)).sum()) for p in outputs) >= 5
+
+    def keras_bce(p):
+        pc = np.clip(p.astype(np.float32), np.float32(1e-7), np.float32(1) - np.float32(1e-7)).astype(np.float64)
+        return float(np.mean(-np.where(yv == 1, np.log(pc), np.log(1 - pc))))
+
+    for run in (in_memory.run, read_run_dir(tmp_path / "run")):
+        assert run.predictions.proba[0].dtype == np.float32
+        np.testing.assert_allclose(decomposition_table(run)["val_loss"], truth, rtol=1e-4)
+    assert in_memory.val_proba[-1].dtype == np.float32 and len(in_memory.val_proba) == 2
+    np.testing.assert_allclose([keras_bce(p) for p in outputs], truth, rtol=1e-5)  # evaluate clips as written here
+    assert min(keras_bce(p.astype(np.float16)) / t - 1 for p, t in zip(outputs, truth)) > 0.01
+
+
 def test_callbacks_after_it_see_val_loss_even_when_listed_first(tmp_path, capsys):
     (x, y), (xv, yv) = _data()
     model = _model()

@@ -66,9 +66,17 @@ def test_round_trip_table_predictions_meta(tmp_path):
     preds = run.predictions
     assert list(preds.epochs) == [1, 2, 3] and preds.n_samples == N_VAL and preds.n_classes == 2
     assert np.array_equal(preds.y_true, labels) and list(preds.sample_ids) == list(range(100, 107))
-    for stored, original in zip(preds.proba, probas):
+    # the default: float16 logits on disk (memory-mapped), float32 probabilities when read
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert meta["prediction_encoding"] == "logit-float16" and meta["format_version"] == 2
+    assert len(preds.proba.stored) == 3
+    for stored, decoded, original in zip(preds.proba.stored, preds.proba, probas):
         assert isinstance(stored, np.memmap) and stored.dtype == np.float16 and not stored.flags.writeable
-        assert np.array_equal(stored, original.astype(np.float16))
+        pc = np.clip(original, 1e-7, 1 - 1e-7)
+        assert np.array_equal(stored, (np.log(pc) - np.log1p(-pc)).astype(np.float16))
+        assert decoded.dtype == np.float32 and not decoded.flags.writeable
+        assert np.array_equal(decoded, (1 / (1 + np.exp(-stored.astype(np.float64)))).astype(np.float32))
+        np.testing.assert_allclose(decoded, original, rtol=2e-3)
     assert list(run.train_predictions.sample_ids) == [5, 9, 11] and len(run.train_predictions) == 3
     assert sample_texts(tmp_path / "run") == ["<start> good film"] * N_VAL
 
@@ -76,6 +84,7 @@ def test_round_trip_table_predictions_meta(tmp_path):
 def test_float32_and_multiclass(tmp_path):
     _, probas, _ = _write_run(tmp_path / "run", dtype="float32", n_classes=4, train=False)
     run = read_run_dir(tmp_path / "run")
+    assert isinstance(run.predictions.proba[0], np.memmap)  # float32 probabilities: the files themselves
     assert run.predictions.proba[0].dtype == np.float32 and run.predictions.n_classes == 4
     assert np.array_equal(run.predictions.stacked(), np.stack(probas).astype(np.float32))
     assert run.train_predictions is not None and len(run.train_predictions) == 0  # labels, no epochs

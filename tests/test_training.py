@@ -14,6 +14,7 @@ if importlib.util.find_spec("keras") is None:
 
 from dynamics.io import load_run, load_runs  # noqa: E402
 from dynamics.rundir import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
+from dynamics.stats.decomposition import decomposition_table  # noqa: E402
 from dynamics.synthetic import decode  # noqa: E402
 from dynamics.training import TrainConfig, build_model, train  # noqa: E402
 
@@ -46,7 +47,12 @@ def test_each_pooling_records_a_loadable_run(runs):
         assert f"imdb_lstm_{pooling}" in extra["model"]["summary"] and extra["model"]["params"] > 2_560_000
         assert len(extra["val_flipped_ids"]) == 12  # 10% of the 120 validation labels
         preds = run.predictions
-        assert preds.proba[0].shape == (120,) and preds.proba[0].dtype == np.float16
+        assert preds.proba[0].shape == (120,) and preds.proba[0].dtype == np.float32  # decoded float16 logits
+        assert extra["prediction_encoding"] == "logit-float16"
+        assert np.load(path / "val" / "epoch_0001.npy").dtype == np.float16
+        # the val_loss recomputed from the stored predictions is the one Keras's loss gave
+        recomputed = decomposition_table(run)["val_loss"]
+        np.testing.assert_allclose(recomputed, run.epochs["val_loss"], rtol=1e-4)
         assert np.isfinite(preds.stacked()).all() and list(preds.sample_ids) == list(range(120))
         assert run.train_predictions.proba[1].shape == (40,)
         assert run.timing["seconds"].gt(0).all()

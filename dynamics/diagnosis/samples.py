@@ -145,7 +145,7 @@ def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
             item.update(bound_low=lo, bound_high=hi, inside_bounds=bool(lo - 1e-9 <= t_hi and t_lo <= hi + 1e-9))
         epochs[int(e)] = item
     f, r = epochs[focus], epochs[ref]
-    how = (f"{f['loss_wrong']:.2f} nats of cross-entropy each as stored (float16 rounding allows "
+    how = (f"{f['loss_wrong']:.2f} nats of cross-entropy each as stored (the float16 probabilities allow "
            f"{f['stored_low']:.2f}-{f['stored_high']:.2f})" if "stored_low" in f
            else f"exactly {f['loss_wrong']:.2f} nats of cross-entropy each")
     claim = (f"At epoch {focus} the {f['n_wrong']} misclassified validation samples ({_pct(1 - f['accuracy'], 2)}) "

@@ -1,9 +1,13 @@
-"""Float16 storage of a binary model's predictions: what it leaves unknown about the loss.
+"""Float16 probabilities of a binary model: what they leave unknown about the loss.
 
-See :mod:`dynamics.stats.storage`. The finding (``stored_precision``)
-compares the val_loss Keras logged with the one recomputed from the stored
-predictions and with the range the stored values allow, and says when the
-per-sample numbers overstate the most confident mistakes.
+See :mod:`dynamics.stats.storage`. Run directories written before log-space
+storage (run format 1) hold raw float16 probabilities, as may predictions
+built by hand. The finding (``stored_precision``) compares the val_loss
+Keras logged with the one recomputed from the stored predictions and with
+the range the stored values allow, and says when the per-sample numbers
+overstate the most confident mistakes. Predictions stored in log space (the
+recorder's default now) or as float32 are read as float32 probabilities and
+get no finding: they keep every loss to within 0.008 nats.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ STORAGE_GAP = 0.01
 
 
 def storage_finding(ctx: Context, a: Any, predictions: Any) -> Finding | None:
-    """``stored_precision``: how far float16 storage leaves the loss of a binary model unknown, epoch by epoch."""
+    """``stored_precision``: how far float16 probabilities leave the loss of a binary model unknown, epoch by epoch.
+
+    Only for predictions held as raw float16 probabilities (their arrays
+    are float16); decoded log-space storage is float32 and exact enough.
+    """
     from dynamics.stats.storage import FLOAT16_TOP, stored_loss
 
     if a.n_classes != 2 or not len(predictions) or np.asarray(predictions.proba[0]).dtype != np.float16:
@@ -48,7 +56,8 @@ def storage_finding(ctx: Context, a: Any, predictions: Any) -> Finding | None:
     w = table.loc[worst]
     material = bool((table["gap"].abs() > STORAGE_GAP * table["logged"]).any())
     sat = table[table["saturated"] > 0]
-    claim = (f"The predictions are stored as float16, which rounds every probability above {FLOAT16_TOP + 2**-12:.5f} "
+    claim = (f"The predictions are stored as float16 probabilities (as dynamics recorded them before storing "
+             f"float16 logits), which round every probability above {FLOAT16_TOP + 2**-12:.5f} "
              f"to 1: at {len(sat)} of the {len(table)} recorded epochs some validation samples of class 0 are stored "
              f"with P(class 1) = 1.0 (at epoch {int(worst)}: {int(w['saturated'])}), so their loss, anything from 8.32 "
              "to 15.94 nats, is recomputed as 15.94.")
@@ -71,10 +80,13 @@ def storage_finding(ctx: Context, a: Any, predictions: Any) -> Finding | None:
                            for e, r in table.iterrows()},
                 "worst_epoch": int(worst), "threshold": STORAGE_GAP}
     if material:
-        ctx.offer_verdict(13, f"Caution: the predictions are stored as float16, which overstates the most confident "
-                              f"mistakes: val_loss recomputed from them is {w['stored_mean']:.4f} at epoch {int(worst)} "
-                              f"against {w['logged']:.4f} logged; record with float32 for exact per-sample numbers.",
+        ctx.offer_verdict(13, f"Caution: the predictions are stored as float16 probabilities, which overstate the most "
+                              f"confident mistakes: val_loss recomputed from them is {w['stored_mean']:.4f} at epoch "
+                              f"{int(worst)} against {w['logged']:.4f} logged; record again with the current default "
+                              f"(float16 logits) for exact per-sample numbers.",
                           key="storage")
     return Finding("stored_precision", "warning" if material else "info", claim, evidence,
-                   "Record with float32 predictions: dynamics train --float32, or PredictionRecorder(..., dtype=\"float32\").",
+                   "Record again with this version of dynamics: its default stores float16 logits, which keep every "
+                   "sample's loss to 0.008 nats (or float32 probabilities: dynamics train --float32, "
+                   "PredictionRecorder(..., dtype=\"float32\")).",
                    "samples")

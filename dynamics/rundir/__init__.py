@@ -7,10 +7,11 @@ while training goes on, even after ``kill -9`` -- sees either the previous
 complete version of a file or the new one, never half of it. The epoch table
 is written last, so an epoch listed there has its predictions on disk.
 
-Layout (``format_version`` 1)::
+Layout (``format_version`` 2)::
 
     meta.json          model summary, versions, seed, dataset, sizes, options,
-                       status ("running" / "finished"), events, notes
+                       status ("running" / "finished"), events, notes,
+                       prediction_encoding (how the epoch files are stored)
     epochs.csv         the epoch table: 1-based ``epoch``, then Keras's epoch
                        logs (loss, accuracy, val_loss, val_accuracy, ...)
     timing.csv         ``epoch``, ``seconds`` (wall time of the epoch, the
@@ -19,15 +20,24 @@ Layout (``format_version`` 1)::
     val/labels.npy     class label of each validation sample
     val/ids.npy        index of each validation sample in its dataset (optional)
     val/inputs.npy     the samples' token ids (optional, to show them as text)
-    val/epoch_0001.npy predicted probabilities after epoch 1: (n,) = P(class 1)
-                       for a sigmoid model, (n, k) for k classes; float16 by
-                       default, float32 on request
+    val/epoch_0001.npy predictions after epoch 1: (n,) for a sigmoid model,
+                       (n, k) for k classes, stored as ``prediction_encoding``
+                       says: by default float16 in log space (the logit of
+                       P(class 1), or log-probabilities), so that confident
+                       predictions keep their precision; float32
+                       probabilities on request (see :mod:`.encoding`)
     train/...          the same for the recorded training subset (optional)
     vocabulary.json    words by token id (optional)
 
 :func:`read_run_dir` loads it into a :class:`~dynamics.run.Run` without Keras,
 never unpickles (``allow_pickle=False``) and memory-maps the prediction files
-(``mmap_mode="r"``), so analysis can stream over epochs of a large run.
+(``mmap_mode="r"``), so analysis can stream over epochs of a large run; a
+log-space epoch is decoded to float32 probabilities when it is read
+(:class:`~dynamics.rundir.encoding.EncodedEpochs`), one epoch at a time.
+
+Format 1 (dynamics before log-space storage) had no ``prediction_encoding``:
+its epoch files hold the probabilities themselves, float16 by default or
+float32. They are read as they are.
 
 This module imports numpy, pandas and the standard library only.
 """
@@ -39,7 +49,8 @@ import re
 from pathlib import Path
 
 FORMAT = "dynamics-run"
-FORMAT_VERSION = 1
+#: 2: predictions in the encoding ``meta.json`` names (1: raw probabilities).
+FORMAT_VERSION = 2
 META = "meta.json"
 EPOCHS = "epochs.csv"
 TIMING = "timing.csv"

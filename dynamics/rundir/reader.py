@@ -15,6 +15,7 @@ import pandas as pd
 from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Event, Predictions, Run, RunMeta, canonical_metric_name, make_epoch_table
 from dynamics.rundir import EPOCH_FILE, EPOCHS, FORMAT, FORMAT_VERSION, META, TIMING, VOCABULARY
+from dynamics.rundir.encoding import ENCODINGS, LOG_ENCODINGS, LOGIT16, EncodedEpochs
 
 
 def _read_csv_table(path: Path, notes: list[str]) -> dict[int, dict[str, float]]:
@@ -57,8 +58,19 @@ def _load_array(path: Path, notes: list[str], *, mmap: bool = False) -> np.ndarr
         return None
 
 
+def _expected(array: np.ndarray, encoding: str | None) -> str | None:
+    """Why ``array`` cannot be an epoch stored as ``encoding``, or None if it can."""
+    if array.ndim not in (1, 2) or array.dtype.kind != "f":
+        return "floats of shape (n,) or (n, k)"
+    if encoding in LOG_ENCODINGS:
+        ndim = 1 if encoding == LOGIT16 else 2
+        if array.dtype != np.float16 or array.ndim != ndim:
+            return f"float16 of shape {'(n,)' if ndim == 1 else '(n, k)'} ({encoding})"
+    return None
+
+
 def _read_split(
-    root: Path, split: str, table_epochs: set[int], notes: list[str]
+    root: Path, split: str, table_epochs: set[int], notes: list[str], encoding: str | None
 ) -> Predictions | None:
     folder = root / split
     if not folder.is_dir():
@@ -87,16 +99,18 @@ def _read_split(
         array = _load_array(found[epoch], notes, mmap=True)
         if array is None:
             continue
-        if array.shape[:1] != (n,) or array.ndim not in (1, 2) or array.dtype.kind != "f":
+        why = _expected(array, encoding) if array.shape[:1] == (n,) else f"{n} rows"
+        if why is not None:
             notes.append(f"{split}/{found[epoch].name} has shape {array.shape} and dtype "
-                         f"{array.dtype}, expected ({n},) floats; skipped")
+                         f"{array.dtype}, expected {why}; skipped")
             continue
         epochs.append(epoch)
         arrays.append(array)
     missing = sorted(table_epochs - set(epochs) - set(found))
     if missing and (epochs or found):
         notes.append(f"no {split} predictions for epoch(s) {_ranges(missing)}")
-    return Predictions(np.asarray(epochs, dtype=int), labels.astype(np.int64), arrays, ids)
+    proba = EncodedEpochs(arrays, encoding) if encoding in LOG_ENCODINGS else arrays
+    return Predictions(np.asarray(epochs, dtype=int), labels.astype(np.int64), proba, ids)
 
 
 def _ranges(values: Sequence[int]) -> str:
@@ -117,10 +131,11 @@ def _ranges(values: Sequence[int]) -> str:
 def read_run_dir(path: str | os.PathLike) -> Run:
     """Load a recorded run directory into a :class:`~dynamics.run.Run`.
 
-    Needs no Keras and never unpickles. Prediction arrays are read-only memory
-    maps. Files being written (temporary names) are ignored, so a run can be
-    read while it trains; a damaged epoch file is skipped with a note in
-    ``run.meta.notes``.
+    Needs no Keras and never unpickles. Prediction files are read-only memory
+    maps; epochs stored in log space (the default) are decoded to float32
+    probabilities when an epoch is read, one at a time. Files being written
+    (temporary names) are ignored, so a run can be read while it trains; a
+    damaged epoch file is skipped with a note in ``run.meta.notes``.
 
     Parameters
     ----------
@@ -168,8 +183,12 @@ def read_run_dir(path: str | os.PathLike) -> Run:
     timing = make_epoch_table(timing_rows, ["seconds", "record_seconds"]) if timing_rows else None
 
     epochs_set = set(rows)
-    predictions = _read_split(root, "val", epochs_set, notes)
-    train_predictions = _read_split(root, "train", epochs_set, notes)
+    encoding = raw.get("prediction_encoding")  # absent before format 2: the files hold probabilities
+    if encoding is not None and encoding not in ENCODINGS:
+        raise InputError(f"{root / META} names an unknown prediction_encoding {encoding!r} "
+                         f"(this dynamics reads {', '.join(ENCODINGS)}); upgrade dynamics")
+    predictions = _read_split(root, "val", epochs_set, notes, encoding)
+    train_predictions = _read_split(root, "train", epochs_set, notes, encoding)
 
     declared = raw.get("epochs")
     last = max(rows)

@@ -17,6 +17,7 @@ import numpy as np
 from dynamics.errors import ArgumentError
 from dynamics.run import Event
 from dynamics.rundir import EPOCHS, FORMAT, FORMAT_VERSION, META, OWNED, TIMING, VOCABULARY, is_run_dir
+from dynamics.rundir.encoding import encode, encoding_for
 
 
 def _fsync_dir(path: Path) -> None:
@@ -84,7 +85,12 @@ class RunDirWriter:
     path : str or PathLike
         The run directory; created if missing.
     dtype : {"float16", "float32"}
-        Storage type of the predicted probabilities.
+        Storage size of the predictions. ``"float16"`` (2 bytes a value)
+        stores them in log space -- the logit of a sigmoid output, the
+        log-probabilities of a softmax -- so that confident predictions keep
+        their precision; ``"float32"`` stores the probabilities themselves
+        (exact). See :mod:`dynamics.rundir.encoding`; the encoding is
+        recorded in ``meta.json`` as ``prediction_encoding``.
     overwrite : bool
         Replace a run already recorded in ``path`` (only the files a run
         directory holds are removed). Without it, an existing run is an error.
@@ -95,6 +101,7 @@ class RunDirWriter:
             raise ArgumentError(f'dtype must be "float16" or "float32". Received: dtype={dtype!r}')
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
+        self.encoding: str | None = None  # known once the first epoch shows the outputs' shape
         self.overwrite = overwrite
         self.meta: dict[str, Any] = {}
         self._rows: list[dict[str, float]] = []
@@ -128,6 +135,7 @@ class RunDirWriter:
         except OSError as exc:
             raise ArgumentError(f"cannot create the run directory {self.path}: {exc.strerror}") from None
         self._rows, self._timing, self._columns = [], [], []
+        self.encoding = None
         self.meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -175,11 +183,24 @@ class RunDirWriter:
         seconds: float | None = None,
         record_seconds: float | None = None,
     ) -> None:
-        """Put one finished epoch on disk (predictions first, the table last)."""
+        """Put one finished epoch on disk (predictions first, the table last).
+
+        ``val_proba`` / ``train_proba`` are probabilities at full precision
+        (the model's float32 outputs); they are encoded here.
+        """
         name = f"epoch_{int(epoch):04d}.npy"
-        _save_npy(self.path / "val" / name, np.asarray(val_proba).astype(self.dtype))
+        val_proba = _one_output(val_proba)
+        encoding = encoding_for(self.dtype.name, val_proba.ndim)
+        if self.encoding is None:
+            # meta.json says how to read the files before the first of them exists
+            self.encoding = self.meta["prediction_encoding"] = encoding
+            self._write_meta()
+        elif encoding != self.encoding:
+            raise ArgumentError(f"epoch {epoch}'s predictions have shape {val_proba.shape}, unlike the earlier "
+                                f"epochs' (stored as {self.encoding})")
+        _save_npy(self.path / "val" / name, encode(val_proba, encoding))
         if train_proba is not None:
-            _save_npy(self.path / "train" / name, np.asarray(train_proba).astype(self.dtype))
+            _save_npy(self.path / "train" / name, encode(_one_output(train_proba), encoding))
         row: dict[str, float] = {"epoch": int(epoch)}
         for key, value in logs.items():
             number = _number(value)
@@ -225,6 +246,12 @@ class RunDirWriter:
         self.meta.update(fields)
         self.meta["status"] = status
         self._write_meta()
+
+
+def _one_output(proba: Any) -> np.ndarray:
+    """P(class 1) of shape (n,) for a sigmoid output given as (n, 1)."""
+    p = np.asarray(proba)
+    return p[:, 0] if p.ndim == 2 and p.shape[1] == 1 else p
 
 
 def _json_safe(obj: Any) -> Any:

@@ -227,7 +227,8 @@ def binary_auc(proba: Any, y_true: Any) -> float:
     """Area under the ROC curve of a binary model (ties count one half).
 
     Float16 predictions take only 65,536 values, so their AUC is computed
-    exactly from value counts in one pass; other dtypes go through ranks
+    exactly from value counts in one pass (as for epochs stored as float16
+    codes, in the streaming analysis); other dtypes go through ranks
     (``scipy.stats.rankdata``). NaN when one class is absent.
 
     Examples
@@ -245,17 +246,20 @@ def binary_auc(proba: Any, y_true: Any) -> float:
     return _auc(raw, y == 1)
 
 
-def _auc(raw: np.ndarray, positive: np.ndarray) -> float:
+def _auc(raw: np.ndarray, positive: np.ndarray, coded: Any = None) -> float:
+    from dynamics.rundir.encoding import coded as coded_of
+    from dynamics.rundir.encoding import value_ranks
+
     n_pos = int(np.count_nonzero(positive))
     n_neg = positive.shape[0] - n_pos
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    if raw.dtype == np.float16 and raw.shape[0] >= _COUNTS_FROM:
-        # Non-negative float16 bit patterns sort like their values, so the
-        # counts per pattern are the ranks; -0.0 (0x8000) is the same as 0.
-        key = np.ascontiguousarray(raw).view(np.uint16).astype(np.int64)
-        key[key == 0x8000] = 0
-        if not np.any(key > 0x7C00):  # no negative values (nor NaN): counts are exact
+    if raw.shape[0] >= _COUNTS_FROM:
+        coded = coded if coded is not None else coded_of(raw)
+        if coded is not None:
+            # Float16 codes: the rank of each code's value (ties shared) keys
+            # the counts, so the AUC is exact without a sort.
+            key = value_ranks(coded.encoding)[coded.codes.reshape(-1)]
             return _auc_from_keys(key, positive, n_pos, n_neg)
     from scipy.stats import rankdata
 
@@ -280,7 +284,7 @@ def calibration_row(view: EpochView, *, n_bins: int = N_BINS) -> dict[str, float
     raw = np.asarray(view.raw)
     if raw.ndim == 2 and raw.shape[1] == 1:
         raw = raw[:, 0]
-    auc = _auc(raw, view.y_true == 1) if view.binary else math.nan
+    auc = _auc(raw, view.y_true == 1, view.coded) if view.binary else math.nan
     return {"ece": err.ece, "mce": err.mce, **brier._asdict(), "auc": auc}
 
 

@@ -191,6 +191,10 @@ class EpochView:
     checked_labels : bool
         True when ``y_true`` is already a validated int64 array (streaming
         callers validate the labels once, not every epoch).
+    coded : Coded, optional
+        The epoch as float16 codes (:class:`dynamics.rundir.encoding.Coded`)
+        when it was stored so; raw float16 arrays are their own codes.
+        Statistics that count values (AUC, temperature fits) use them.
 
     Attributes (lazy)
     -----------------
@@ -204,11 +208,24 @@ class EpochView:
     (array([ True, False, False]), array([0.9, 0.8, 0.6]))
     """
 
-    def __init__(self, proba: Any, y_true: Any, *, epoch: int | None = None, checked_labels: bool = False) -> None:
+    def __init__(
+        self, proba: Any, y_true: Any, *, epoch: int | None = None, checked_labels: bool = False, coded: Any = None
+    ) -> None:
         self.epoch = epoch
         self.raw = proba
         self.y_true = y_true if checked_labels else check_labels(y_true)
         self.n_samples = int(self.y_true.shape[0])
+        self._coded = coded
+
+    @cached_property
+    def coded(self) -> Any:
+        """The epoch's float16 codes and their values (:class:`~dynamics.rundir.encoding.Coded`), or None."""
+        from dynamics.rundir.encoding import coded
+
+        c = self._coded if self._coded is not None else coded(self.raw)
+        if c is not None and c.codes.ndim == 2 and c.codes.shape[1] == 1:
+            c = c._replace(codes=c.codes[:, 0])
+        return c
 
     @cached_property
     def proba(self) -> np.ndarray:
@@ -335,5 +352,6 @@ def iter_views(predictions: Any) -> Iterator[EpochView]:
     [0.5, 1.0]
     """
     y = check_labels(predictions.y_true)
-    for epoch, proba in predictions:
-        yield EpochView(proba, y, epoch=epoch, checked_labels=True)
+    coded_at = getattr(predictions.proba, "coded", None)  # stored as float16 codes (a run directory's EncodedEpochs)
+    for i, (epoch, proba) in enumerate(predictions):
+        yield EpochView(proba, y, epoch=epoch, checked_labels=True, coded=coded_at(i) if coded_at else None)

@@ -1,9 +1,11 @@
-"""What float16 storage of predictions leaves unknown about the loss.
+"""What float16 *probabilities* leave unknown about the loss.
 
-The recorder stores probabilities as float16 by default. A float16 number has
-11 significant bits: near 0 it is fine (subnormals reach 6e-8, below Keras's
-1e-7 clipping), but just below 1 its spacing is 2**-11 = 4.9e-4, so every
-probability above 0.99976 is stored as exactly 1.0. For a binary (sigmoid)
+Run directories of run format 1 (the recorder before it stored float16
+logits, see :mod:`dynamics.rundir.encoding`) hold float16 probabilities, and
+so may predictions built by hand. A float16 number has 11 significant bits:
+near 0 it is fine (subnormals reach 6e-8, below Keras's 1e-7 clipping), but
+just below 1 its spacing is 2**-11 = 4.9e-4, so every probability above
+0.99976 is stored as exactly 1.0. For a binary (sigmoid)
 model that is the probability of class 1: a sample of class 0 that the model
 calls class 1 with confidence above 0.99976 -- a confident mistake, the very
 thing a rising val_loss is made of -- is stored as P(class 1) = 1, and its

@@ -96,26 +96,34 @@ def _fit(problem: _Problem, bounds: tuple[float, float]) -> float:
     return float(math.exp(result.x))
 
 
-def _problems(raw: Any, y: np.ndarray, halves: np.ndarray | None, p: np.ndarray | None = None) -> list[_Problem]:
+def _problems(
+    raw: Any, y: np.ndarray, halves: np.ndarray | None, p: np.ndarray | None = None, coded: Any = None
+) -> list[_Problem]:
     """One problem per part of the samples (all of them, or the two halves).
 
-    ``p`` is ``as_proba(raw)`` when the caller has it already (validated).
+    ``p`` is ``as_proba(raw)`` when the caller has it already (validated);
+    ``coded`` the epoch's float16 codes (:class:`~dynamics.rundir.encoding.Coded`)
+    when it was stored so (raw float16 arrays are their own codes).
     """
+    from dynamics.rundir.encoding import coded as coded_of
+
     arr = np.asarray(raw)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if p is None:
         p = as_proba(arr, y.shape[0])
     parts = [np.ones(y.shape[0], dtype=bool)] if halves is None else [halves, ~halves]
-    if arr.ndim == 1 and arr.dtype == np.float16:
-        # Float16 holds at most 65,536 distinct values: the NLL is a weighted
-        # sum over (value, label) pairs, exact and independent of n.
-        key = np.ascontiguousarray(arr).view(np.uint16).astype(np.int64) + 65536 * y
+    if coded is None:
+        coded = coded_of(arr)
+    if arr.ndim == 1 and coded is not None:
+        # Float16 codes take at most 65,536 distinct values: the NLL is a
+        # weighted sum over (value, label) pairs, exact and independent of n.
+        key = coded.codes.reshape(-1).astype(np.int64) + 65536 * y
         out = []
         for part in parts:
             counts = np.bincount(key[part], minlength=2 * 65536)
             occupied = np.flatnonzero(counts)
-            values = (occupied % 65536).astype(np.uint16).view(np.float16).astype(np.float64)
+            values = coded.values[occupied % 65536].astype(np.float64)
             p = np.clip(values, 0.0, 1.0)
             sign = np.where(occupied >= 65536, 1.0, -1.0)
             out.append(_Problem(_binary_logit(p), sign, counts[occupied].astype(np.float64)))
@@ -259,9 +267,10 @@ def cross_fitted_temperature(
 
 
 def _cross_fit(
-    raw: Any, y: np.ndarray, mask: np.ndarray, bounds: tuple[float, float], p: np.ndarray | None = None
+    raw: Any, y: np.ndarray, mask: np.ndarray, bounds: tuple[float, float], p: np.ndarray | None = None,
+    coded: Any = None,
 ) -> TemperatureFit:
-    part_a, part_b = _problems(raw, y, mask, p)
+    part_a, part_b = _problems(raw, y, mask, p, coded)
     full = _merge(part_a, part_b)
     t_all = _fit(full, bounds)
     t_a, t_b = _fit(part_a, bounds), _fit(part_b, bounds)
@@ -284,7 +293,7 @@ def _merge(a: _Problem, b: _Problem) -> _Problem:
 
 def temperature_row(view: EpochView, halves: np.ndarray, *, bounds: tuple[float, float] = T_BOUNDS) -> dict[str, float]:
     """:func:`cross_fitted_temperature` of an :class:`EpochView` as a table row."""
-    return _cross_fit(view.raw, view.y_true, halves, bounds, view.proba)._asdict()
+    return _cross_fit(view.raw, view.y_true, halves, bounds, view.proba, view.coded)._asdict()
 
 
 def temperature_table(run: Any, split: str = "val", *, seed: int = 0) -> pd.DataFrame:
