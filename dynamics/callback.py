@@ -479,7 +479,8 @@ class PredictionRecorder(keras.callbacks.Callback):
         model = self.model
         y = np.asarray(self.y_val)
         try:
-            loss = float(np.asarray(model.compute_loss(x=None, y=y, y_pred=raw, training=False)))
+            # convert_to_numpy, not np.asarray: on a GPU (torch) the results are device tensors.
+            loss = float(keras.ops.convert_to_numpy(model.compute_loss(x=None, y=y, y_pred=raw, training=False)))
             model.reset_metrics()
             values = model.compute_metrics(None, y, raw, sample_weight=None)
         except Exception as exc:  # noqa: BLE001 - a custom model: record, but do not inject
@@ -494,7 +495,7 @@ class PredictionRecorder(keras.callbacks.Callback):
         for name, value in values.items():
             if name != "loss":
                 try:
-                    out[name] = float(np.asarray(value))
+                    out[name] = float(keras.ops.convert_to_numpy(value))
                 except (TypeError, ValueError):
                     continue
         return out

@@ -87,7 +87,9 @@ def test_injected_metrics_equal_evaluate_every_epoch(case, tmp_path):
         expected = raw[:, 0] if raw.shape[1] == 1 else raw
         if from_logits:
             expected = 1 / (1 + np.exp(-expected))
-        np.testing.assert_allclose(recorder.val_proba[epoch], expected, rtol=1e-5, atol=1e-6)
+        # The recorder predicts in batches of 256, the check with predict's default 32: on a GPU
+        # the kernels differ with the batch shape (seen on an H200: 1.6e-5 apart), on a CPU not.
+        np.testing.assert_allclose(recorder.val_proba[epoch], expected, rtol=1e-4, atol=1e-5)
     assert history.history["val_loss"] == [logs["val_loss"] for logs, _, _ in check.pairs]
     run = recorder.run
     assert list(run.epochs.index) == [1, 2] and "val_loss" in run.epochs
