@@ -1,14 +1,20 @@
 """Regenerate the report screenshots in docs/ with headless Chromium.
 
-    python docs/screenshots.py
+    python docs/screenshots.py [RUNS_DIR]
 
-Writes ``docs/report-log.png`` (the seed log), ``docs/report-run.png`` (a
-simulated recorded run: ``dynamics.simulate``, story "overconfident") and
-``docs/report-compare.png`` (three seeds of two simulated stories), each the
+Writes ``docs/report-log.png`` (the seed log), ``docs/report-run.png`` and
+``docs/report-compare.png``, each the
 top of the HTML report at a laptop's width; ``report-log-plots.png`` and
 ``report-run-plots.png`` show where their figures begin; and
 ``docs/report-phone.png`` the log report at a phone's width. The HTML files
 are written to a temporary folder and thrown away.
+
+With ``RUNS_DIR`` (a folder ``dynamics train --pooling ... --seeds ...``
+wrote), the run report is its first run directory's and the comparison is of
+all of them -- the shipped screenshots come from
+``dynamics train --pooling last --pooling mean --pooling max --seeds 2 --float32``;
+without it both are simulated (``dynamics.simulate``: story "overconfident";
+three seeds of two stories).
 """
 
 from __future__ import annotations
@@ -37,9 +43,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         log = write_report(SEED, folder / "log.html")
-        run = write_report(simulate_run("overconfident", n=2000, epochs=30, n_train=300, seed=0), folder / "run.html")
-        runs = [simulate_run(story, n=2000, epochs=30, seed=s) for story in ("overconfident", "healthy")
-                for s in range(3)]
+        if len(sys.argv) > 1:
+            dirs = sorted(p for p in Path(sys.argv[1]).iterdir() if (p / "meta.json").is_file())
+            run = write_report(dirs[0], folder / "run.html")
+            runs = dirs
+        else:
+            run = write_report(simulate_run("overconfident", n=2000, epochs=30, n_train=300, seed=0), folder / "run.html")
+            runs = [simulate_run(story, n=2000, epochs=30, seed=s) for story in ("overconfident", "healthy")
+                    for s in range(3)]
         cmp = write_compare_report(run_reports(runs), folder / "compare.html")
         with Chromium() as browser:
             browser.start(width=1100, height=1000)
