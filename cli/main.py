@@ -16,13 +16,6 @@ from typing import Any
 
 import typer
 
-try:  # typer up to 0.1x depends on click; later versions vendor it as typer._click
-    from click.exceptions import ClickException as _ClickException
-    from click.exceptions import Exit as _ClickExit
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from typer.exceptions import Exit as _ClickExit
-    from typer.exceptions import TyperException as _ClickException
-
 from dynamics.errors import DynamicsError
 
 app = typer.Typer(
@@ -58,7 +51,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, _ClickException, _ClickExit):
+        except (typer.Exit, typer.Abort):  # how a command ends on purpose (usage errors never reach here)
             raise
         except DynamicsError as exc:
             raise fail(str(exc), exc.exit_code) from None

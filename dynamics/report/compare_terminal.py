@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dynamics.report.terminal import MARKERS
+from dynamics.report.terminal import finding_grid
 
 if TYPE_CHECKING:
     from dynamics.compare import Comparison
@@ -90,14 +90,7 @@ def render_comparison(c: Comparison, console: Console | None = None) -> None:
     console.print(summary_table(c))
     console.print()
     for f in c.findings:
-        marker, style = MARKERS.get(f.severity, ("-", ""))
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=1, no_wrap=True)
-        grid.add_column(ratio=1)
-        grid.add_row(Text(marker, style=style), Text(f.claim))
-        if f.suggestion:
-            grid.add_row(Text(""), Text("> " + f.suggestion, style="green"))
-        console.print(grid)
+        console.print(finding_grid(f))
     console.print()
     for label, d in zip(c.labels, c.diagnoses):
         console.print(Text(label, style="bold underline"))

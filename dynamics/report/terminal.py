@@ -30,6 +30,18 @@ MARKERS = {
 MAX_ROWS = 16
 
 
+def finding_grid(finding: Any) -> Table:
+    """One finding as the terminal shows it: severity marker, claim, then ``> suggestion``."""
+    marker, style = MARKERS.get(finding.severity, ("-", ""))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(marker, style=style), Text(finding.claim))
+    if finding.suggestion:
+        grid.add_row(Text(""), Text("> " + finding.suggestion, style="green"))
+    return grid
+
+
 def render(diagnosis: Diagnosis, console: Console | None = None, *, title: str | None = None) -> None:
     """Print one diagnosis.
 
@@ -71,14 +83,7 @@ def _parts(d: Diagnosis, title: str | None) -> list[Any]:
     for topic in order:
         parts.append(Text(TOPIC_TITLES.get(topic, topic.replace("_", " ").capitalize()), style="bold underline"))
         for f in groups[topic]:
-            marker, style = MARKERS.get(f.severity, ("-", ""))
-            grid = Table.grid(padding=(0, 1))
-            grid.add_column(width=1, no_wrap=True)
-            grid.add_column(ratio=1)
-            grid.add_row(Text(marker, style=style), Text(f.claim))
-            if f.suggestion:
-                grid.add_row(Text(""), Text("> " + f.suggestion, style="green"))
-            parts.append(grid)
+            parts.append(finding_grid(f))
         parts.append(Text(""))
     table = _epoch_table(d)
     if table is not None:
@@ -257,12 +262,7 @@ def render_seeds(groups: list[Any], console: Console | None = None) -> None:
     for group in groups:
         console.print(Text(group.title, style="bold"))
         f = group.finding
-        marker, style = MARKERS.get(f.severity, ("-", ""))
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=1, no_wrap=True)
-        grid.add_column(ratio=1)
-        grid.add_row(Text(marker, style=style), Text(f.claim))
-        console.print(grid)
+        console.print(finding_grid(f))
         if group.table is not None and not group.table.empty:
             t = Table(show_edge=False, pad_edge=False, header_style="bold",
                       caption="run sd: standard deviation of val_accuracy across runs; binomial: sqrt(acc (1 - acc) / "
