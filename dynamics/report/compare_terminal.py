@@ -21,28 +21,25 @@ if TYPE_CHECKING:
 
 
 
-def _num(value: Any, digits: int = 4) -> str:
+def _cell(value: Any, render: Any) -> str:
+    """``render(float(value))``, or an empty cell for a missing or NaN value."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         return ""
-    return "" if math.isnan(v) else f"{v:.{digits}f}"
+    return "" if math.isnan(v) else render(v)
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    return _cell(value, lambda v: f"{v:.{digits}f}")
 
 
 def _epoch(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return "" if math.isnan(v) else str(int(v))
+    return _cell(value, lambda v: str(int(v)))
 
 
 def _pct(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return "" if math.isnan(v) else f"{100 * v:.0f}%"
+    return _cell(value, lambda v: f"{100 * v:.0f}%")
 
 
 def summary_table(c: Comparison) -> Table:
