@@ -38,6 +38,8 @@ def analyze(
     tables: Annotated[bool, typer.Option("--tables/--no-tables", help="Include the per-epoch tables in --json.")] = True,
     per_sample: Annotated[bool, typer.Option(
         "--per-sample", help="Include the tables with one row per validation sample in --json (large).")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Print every finding with its tests and intervals, not only the verdict and the epoch table.")] = False,
 ) -> None:
     """Diagnose training runs: overfitting, noise, early stopping, confidence; sample by sample when recorded."""
     from dynamics.diagnose import diagnose
@@ -88,7 +90,16 @@ def analyze(
         if i:
             console.print()
         title = r.meta.source + (f" (run {r.meta.run_index + 1} of {total})" if total > 1 else "")
-        render(d, console, title=title)
+        render(d, console, title=title, full=full, command=_rerun_command(sources, r, total))
     if groups is not None:
         console.print()
         render_seeds(groups, console)
+
+
+def _rerun_command(sources: list[str], run: object, total: int) -> str:
+    """The command that prints this run's full report (named on the first screen)."""
+    import shlex
+
+    src = getattr(run.meta, "source", None) or (sources[0] if sources else "-")  # type: ignore[attr-defined]
+    one = f" --run {run.meta.run_index + 1}" if total > 1 else ""  # type: ignore[attr-defined]
+    return f"dynamics analyze {shlex.quote(str(src))}{one} --full"

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from dynamics.diagnosis import confidence, early_stopping, noise, overfitting, samples, sanity, training_loss, verdict
+from dynamics.diagnosis import confidence, early_stopping, noise, overfitting, patterns, samples, sanity, training_loss, verdict
 from dynamics.diagnosis.context import Context, resolve_context
 from dynamics.findings import Finding
 from dynamics.run import Run, _json_ready
@@ -39,6 +39,7 @@ Producer = Callable[[Context], Iterable[Finding]]
 PRODUCERS: list[Producer] = [
     sanity.coverage,
     sanity.produce,
+    patterns.produce,  # the loss and accuracy patterns the findings after it are worded by
     overfitting.produce,
     confidence.produce,
     noise.produce,
@@ -86,8 +87,10 @@ class Diagnosis:
     Attributes
     ----------
     run : Run
-    verdict : str
-        A few sentences, most important first, each with its numbers.
+    verdict : Verdict
+        The patterns, the epoch to keep and the claims, as data
+        (:class:`~dynamics.diagnosis.verdict.Verdict`); ``verdict.text`` is a
+        few sentences, most important first, each with its numbers.
     findings : list of Finding
         In topic order (:data:`TOPICS`), then in the order produced.
     tables : dict of str to DataFrame
@@ -100,7 +103,7 @@ class Diagnosis:
     """
 
     run: Run
-    verdict: str
+    verdict: verdict.Verdict
     findings: list[Finding]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
@@ -134,7 +137,7 @@ class Diagnosis:
             "run_index": self.run.meta.run_index,
             "label": self.run.label,
             "context": self.context,
-            "verdict": self.verdict,
+            "verdict": self.verdict.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
         }
         if tables:
@@ -196,7 +199,7 @@ def diagnose(
     """
     ctx = resolve_context(run, n_val=n_val, classes=classes)
     if sample_analysis is not None:
-        ctx.facts["sample_analysis"] = sample_analysis
+        ctx.facts.sample_analysis = sample_analysis
     findings: list[Finding] = []
     for producer in list(producers if producers is not None else PRODUCERS) + list(extra_producers):
         findings.extend(producer(ctx))
@@ -204,4 +207,6 @@ def diagnose(
     findings = [f for f in findings if f.code not in ctx.superseded]
     order = {t: i for i, t in enumerate(TOPICS)}
     findings.sort(key=lambda f: order.get(f.topic, len(order)))  # stable: keeps production order
-    return Diagnosis(run, ctx.verdict(), findings, dict(ctx.tables), ctx.describe())
+    decided = ctx.facts.verdict if ctx.facts.verdict is not None else verdict.decide(ctx)
+    decided.text = ctx.verdict()
+    return Diagnosis(run, decided, findings, dict(ctx.tables), ctx.describe())

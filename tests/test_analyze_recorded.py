@@ -30,6 +30,8 @@ runner = CliRunner()
 
 
 def invoke(*args: str):
+    if "--json" not in args and "--full" not in args:
+        args = (*args, "--full")  # these tests read the findings, not only the first screen
     result = runner.invoke(app, ["analyze", *args])
     return result
 

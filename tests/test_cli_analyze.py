@@ -19,10 +19,10 @@ def _flat(text: str) -> str:
 
 
 def test_seed_report_states_the_issue_numbers():
-    result = runner.invoke(app, ["analyze", str(SEED_LOG)], env={"COLUMNS": "120"})
+    result = runner.invoke(app, ["analyze", str(SEED_LOG), "--full"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     out = _flat(result.output)
-    assert out.index("Verdict") < out.index("Overfitting that shows in val_loss")
+    assert out.index("Verdict") < out.index("Overfitting: val_loss rose from 0.3736 (epoch 3) to 0.9105")
     for needle in [
         "val_loss fell to 0.3736 at epoch 3, then rose to 0.9105 at epoch 77 (+144%)",
         "0.0129",
@@ -62,6 +62,7 @@ def test_every_run_or_one_run_of_a_multi_run_paste():
     assert len(json.loads(result.stdout)["runs"]) == 3
     result = runner.invoke(app, ["analyze", str(path), "--run", "2"], env={"COLUMNS": "120"})
     assert result.exit_code == 0 and "(run 2 of 3)" in result.output
+    assert "--run 2 --full" in _flat(result.output)  # the first screen names the command for the rest
 
 
 def test_n_val_and_classes_options():

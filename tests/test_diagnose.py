@@ -30,7 +30,9 @@ def check_seed(d: Diagnosis) -> None:
     assert "0.8440 at epoch 3" in intervals.claim and "0.8234 at epoch 77" in intervals.claim
 
     es = d.get("early_stopping")
-    assert es.evidence["recommended"] == {"patience": 2, "stop_epoch": 5, "kept_epoch": 3}
+    rec = es.evidence["recommended"]
+    assert {k: rec[k] for k in ("patience", "stop_epoch", "kept_epoch", "near_best")} == {
+        "patience": 2, "stop_epoch": 5, "kept_epoch": 3, "near_best": True}
     for p in range(3, 11):
         assert es.evidence["outcomes"][p]["status"] == "undetermined"
     assert "patience=2" in es.claim and "stopped after epoch 5 and restored epoch 3" in es.claim
@@ -225,7 +227,7 @@ def test_stuck_accuracy_nan_and_missing_validation():
     assert "1498 of 2084" in d.get("accuracy_frozen").claim and "stuck at 0.7188" in d.verdict
     rows = {1: {"loss": 0.3, "val_loss": 0.2}, 2: {"loss": math.nan, "val_loss": math.nan}}
     d = diagnose(_run(rows, printed_nan={"loss": [2], "val_loss": [2]}))
-    assert d.get("loss_not_finite").severity == "critical" and d.verdict.startswith("Training diverged")
+    assert d.get("loss_not_finite").severity == "critical" and d.verdict.text.startswith("Training diverged")
     d = diagnose(_run({1: {"loss": 0.5}, 2: {"loss": 0.4}}))
     assert d.get("no_validation").severity == "undetermined"
 
@@ -234,10 +236,11 @@ def test_small_or_short_rises_are_not_called_overfitting():
     ep = range(1, 16)
     slight = {e: {"loss": 1 / e, "val_loss": 0.7 - 0.006 * min(e, 14) + (0.006 if e == 15 else 0)} for e in ep}
     d = diagnose(_run(slight))
-    assert d.get("overfitting_onset").evidence["kind"] == "slight rise"
-    assert "Overfitting" not in d.verdict
+    # a one-epoch bump of 1% after 14 epochs of steady fall: still improving, not overfitting
+    assert d.get("overfitting_onset").evidence["pattern"] == "improving"
+    assert d.verdict.loss_pattern == "improving" and "Overfitting" not in d.verdict.text
     bump = {e: {"loss": 1 / e, "val_loss": 0.5 - 0.01 * e if e < 5 else 0.6} for e in range(1, 6)}
-    assert diagnose(_run(bump)).get("overfitting_onset").evidence["kind"] == "early sign"
+    assert diagnose(_run(bump)).get("overfitting_onset").evidence["pattern"] == "early_sign"
 
 
 def test_val_loss_up_while_val_accuracy_still_improves_is_said_so():
@@ -245,8 +248,9 @@ def test_val_loss_up_while_val_accuracy_still_improves_is_said_so():
     rows = {e: {"loss": 0.6 / e, "accuracy": 0.80 + 0.01 * e, "val_loss": 0.40 + 0.03 * max(0, e - 4) ** 1.2,
                 "val_accuracy": 0.800 + 0.004 * e} for e in range(1, 13)}
     d = diagnose(_run(rows, n_val=10000))
-    assert d.get("overfitting_onset").evidence["kind"] == "overfitting"
-    assert d.verdict.startswith("The probabilities overfit while the decisions still improve")
+    assert d.get("overfitting_onset").evidence["pattern"] == "overfitting"
+    assert d.verdict.accuracy_pattern == "rising" and d.verdict.claims == ["overfitting", "real_change"]
+    assert "The probabilities overfit while the decisions still improve" in d.verdict.text
 
 
 def test_validation_better_than_training_throughout_is_explained():

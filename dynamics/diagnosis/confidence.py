@@ -30,7 +30,7 @@ def produce(ctx: Context) -> list[Finding]:
     acc = ctx.val_accuracy
     if not ctx.has(acc) or not run.has("val_loss"):
         return []
-    if ctx.facts.get("val_loss_not_crossentropy") or ctx.facts.get("val_loss_above_clipped"):
+    if ctx.facts.val_loss_invalid:
         return []  # the sanity findings explain why the numbers are not a cross-entropy
     loss = _loss_column(ctx)
     if loss is None:
@@ -58,13 +58,13 @@ def produce(ctx: Context) -> list[Finding]:
     ok = table[(table["feasible"] == "ok") & table["wrong_low"].notna()]
     if ok.empty:
         return []
-    best = ctx.facts.get("best_val_loss")
+    best = ctx.facts.best.get("val_loss")
     ref = best[0] if best and best[0] in ok.index else int(ok.index[0])
     last = int(ok.index[-1])
     peak = int(ok["wrong_low"].idxmax())
     focus = last if ok.loc[last, "wrong_low"] >= ok.loc[peak, "wrong_low"] - 1e-9 else peak
     r, f = ok.loc[ref], ok.loc[focus]
-    ctx.facts["bounds"] = {"ref": ref, "focus": focus, "table": ok}
+    ctx.facts.bounds = {"ref": ref, "focus": focus, "table": ok}
     share = (1 - f["accuracy"]) * f["wrong_low"] / f["loss"] if f["loss"] > 0 else math.nan
     count = f" (about {round((1 - f['accuracy']) * ctx.n_val)} of {ctx.n_val})" if ctx.n_val else ""
     assume = ""

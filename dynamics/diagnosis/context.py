@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynamics.diagnosis.facts import Facts
 from dynamics.errors import ArgumentError
 from dynamics.run import Run
 from dynamics.stats.noise import NValInference, infer_n_val
@@ -33,7 +34,7 @@ class Context:
 
     Producers read ``run``, ``n_val``, ``classes`` and the column names,
     publish tables in ``tables``, share intermediate results in ``facts``
-    (e.g. ``facts["onset"]``) and offer verdict sentences.
+    (a typed :class:`~dynamics.diagnosis.facts.Facts`) and offer verdict sentences.
     """
 
     run: Run
@@ -47,7 +48,7 @@ class Context:
     val_accuracy: str | None = None
     accuracy: str | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
     superseded: dict[str, str] = field(default_factory=dict)
     _verdict: list[tuple[int, int, str, str | None]] = field(default_factory=list)
 

@@ -49,28 +49,45 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
                  "kept_epoch": None if pd.isna(r.kept_epoch) else int(r.kept_epoch), "reason": r.reason}
         for p, r in table.iterrows()}}
     if len(stopped):
-        # Recommend patience 2 where it can be judged (the issue's what-if); else the nearest judged one.
-        p = min((int(q) for q in stopped.index), key=lambda q: (abs(q - 2), -q))
-        row = stopped.loc[p]
+        pick = recommend_patience(ctx, monitor, table)
+        p, row = pick["patience"], table.loc[pick["patience"]]
         kept = int(row.kept_epoch)
         vals = [f"{c} {num(run.epochs.at[kept, c])}" for c in ("val_loss", ctx.val_accuracy) if ctx.has(c)]
-        trained = f", training {int(row.stop_epoch)} of {total} epochs" if total else ""
-        parts.append(f"EarlyStopping(monitor=\"{monitor}\", patience={p}, restore_best_weights=True) would have stopped "
-                     f"after epoch {int(row.stop_epoch)} and restored epoch {kept} ({', '.join(vals)}){trained}.")
-        others = stopped.drop(index=p)
+        trained = f", training {int(row.stop_epoch)} of {total} epochs" if total and row.status == "stopped" else ""
+        early = pick.get("premature")
+        if early:
+            parts.append(f"EarlyStopping(monitor=\"{monitor}\", patience={early['patience']}) would stop too early on this "
+                         f"noisy curve: after epoch {early['stop_epoch']}, keeping epoch {early['kept_epoch']} "
+                         f"({monitor} {num(early['kept_value'])}, where epoch {pick['best_epoch']} reaches "
+                         f"{num(pick['best_value'])}).")
+        if row.status == "stopped":
+            parts.append(f"EarlyStopping(monitor=\"{monitor}\", patience={p}, restore_best_weights=True) would have stopped "
+                         f"after epoch {int(row.stop_epoch)} and restored epoch {kept} ({', '.join(vals)}){trained}"
+                         + (f": {pick['extra_epochs']} more epoch{'s' if pick['extra_epochs'] != 1 else ''} of training "
+                            "than the smaller patience, for an epoch near the best." if early else "."))
+        else:
+            parts.append(f"EarlyStopping(monitor=\"{monitor}\", patience={p}, restore_best_weights=True) trains all "
+                         f"{total or len(run.epochs)} epochs and restores epoch {kept} ({', '.join(vals)}).")
+        others = stopped.drop(index=p, errors="ignore")
+        if early:
+            others = others.drop(index=early["patience"], errors="ignore")
         groups: dict[tuple[int, int], list[int]] = {}
         for q, r in others.iterrows():
             groups.setdefault((int(r.stop_epoch), int(r.kept_epoch)), []).append(int(q))
         for (stop, kp), ps in sorted(groups.items()):
             parts.append(f"Patience {_ranges(ps)} {'stop' if len(ps) > 1 else 'stops'} after epoch {stop}, keeping epoch {kp}.")
-        no_restore = run.epochs.at[int(row.stop_epoch), monitor]
-        if int(row.stop_epoch) != kept:
+        if row.status == "stopped" and int(row.stop_epoch) != kept:
+            no_restore = run.epochs.at[int(row.stop_epoch), monitor]
             parts.append(f"Without restore_best_weights=True (Keras's default is False) the model would keep the weights "
                          f"of epoch {int(row.stop_epoch)} ({monitor} {num(no_restore)}).")
         suggestion = (f"EarlyStopping(monitor=\"{monitor}\", patience={p}, restore_best_weights=True) "
                       f"keeps epoch {kept} here.")
-        evidence["recommended"] = {"patience": p, "stop_epoch": int(row.stop_epoch), "kept_epoch": kept}
-        ctx.facts["early_stopping"] = evidence["recommended"]
+        evidence["recommended"] = {"patience": p, "stop_epoch": None if pd.isna(row.stop_epoch) else int(row.stop_epoch),
+                                   "kept_epoch": kept, "status": str(row.status), "near_best": pick["near_best"],
+                                   "premature": early, "extra_epochs": pick.get("extra_epochs"),
+                                   "tolerance": pick["tolerance"]}
+        ctx.facts.early_stopping = evidence["recommended"]
+        completed = completed.drop(index=p, errors="ignore")
     if len(completed):
         ps = [int(p) for p in completed.index]
         kept = int(completed.iloc[0].kept_epoch)
@@ -98,6 +115,47 @@ def _keras(ctx: Context, monitor: str, table: pd.DataFrame, other: pd.DataFrame 
         parts.insert(0, f"Cannot tell what EarlyStopping(monitor=\"{monitor}\") would have done with any patience "
                         "from 0 to 10.")
     return Finding("early_stopping", severity, " ".join(parts), evidence, suggestion, "early_stopping")
+
+
+def recommend_patience(ctx: Context, monitor: str, table: pd.DataFrame) -> dict[str, Any]:
+    """The patience to recommend: 2 when it keeps an epoch near the best, else the smallest that does.
+
+    "Near the best" means the kept epoch's ``monitor`` is within the curve's
+    noise threshold (:attr:`LossCurve.threshold <dynamics.stats.curves.LossCurve>`,
+    at least print rounding) of the best logged value. A patience that runs
+    to the end restores the best epoch and so always qualifies. When
+    patience 2 keeps a clearly worse epoch it is returned as ``premature``
+    with the cost of the recommendation in epochs.
+    """
+    s = ctx.run.series(monitor).dropna()
+    direction = metric_direction(monitor) or "min"
+    best_epoch = int(s.idxmin() if direction == "min" else s.idxmax())
+    best_value = float(s.loc[best_epoch])
+    curve = ctx.facts.loss_curve
+    tol = float(2 * ctx.halfwidth(monitor).max(initial=0))
+    if curve is not None and monitor == "val_loss" and curve.threshold is not None:
+        tol = max(tol, float(curve.threshold))
+
+    def near(kept: int) -> bool:
+        value = float(ctx.run.epochs.at[kept, monitor])
+        return (value - best_value if direction == "min" else best_value - value) <= tol
+
+    judged = table[table["status"].isin(["stopped", "completed"])]
+    order = sorted(int(p) for p in judged.index)
+    preferred = [p for p in order if p >= 2] + [p for p in order if p < 2]
+    default = min(order, key=lambda q: (abs(q - 2), -q))
+    choice = next((p for p in preferred if near(int(judged.loc[p].kept_epoch))), default)
+    out: dict[str, Any] = {"patience": choice, "near_best": near(int(judged.loc[choice].kept_epoch)),
+                           "best_epoch": best_epoch, "best_value": best_value, "tolerance": tol}
+    if choice != default and not near(int(judged.loc[default].kept_epoch)):
+        d = judged.loc[default]
+        kept = int(d.kept_epoch)
+        out["premature"] = {"patience": default, "stop_epoch": int(d.stop_epoch), "kept_epoch": kept,
+                            "kept_value": float(ctx.run.epochs.at[kept, monitor])}
+        stop = judged.loc[choice].stop_epoch
+        last = int(ctx.run.epochs.index[-1])
+        out["extra_epochs"] = (int(stop) if not pd.isna(stop) else last) - int(d.stop_epoch)
+    return out
 
 
 def _prechelt(ctx: Context) -> list[Finding]:

@@ -51,7 +51,7 @@ def produce(ctx: Context) -> list[Finding]:
 
 
 def _after_best(ctx: Context, s: pd.Series) -> pd.Series:
-    best = ctx.facts.get(f"best_{ctx.val_accuracy}")
+    best = ctx.facts.best.get(ctx.val_accuracy)
     e = best[0] if best else int(s.idxmax())
     return s[s.index > e]
 
@@ -107,7 +107,7 @@ def _mismatch(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
              f"(the nearest possible values are {listing(near)}); the other {int(fits.sum())} epochs are. "
              f"Those rows were not computed as the plain fraction of {n} samples (sample weights, a different "
              "validation set, or edited numbers), so sample counts for them below are approximate.")
-    ctx.facts["n_val_mismatch"] = [int(e) for e in bad.index]
+    ctx.facts.n_val_mismatch = [int(e) for e in bad.index]
     return [Finding("n_val_mismatch", "warning", claim,
                     {"n_val": n, "epochs": [int(e) for e in bad.index], "values": [float(v) for v in bad]}, None, "noise")]
 
@@ -115,8 +115,8 @@ def _mismatch(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
 def _intervals(ctx: Context, s: pd.Series, lo: np.ndarray, hi: np.ndarray, n: int) -> Finding:
     acc = ctx.val_accuracy
     picks: list[int] = []
-    for key in (f"best_{acc}", "best_val_loss"):
-        best = ctx.facts.get(key)
+    for key in (acc, "val_loss"):
+        best = ctx.facts.best.get(key)
         if best and best[0] in s.index and best[0] not in picks:
             picks.append(best[0])
     if int(s.index[-1]) not in picks:
@@ -139,14 +139,14 @@ def _spread(ctx: Context, after: pd.Series, n: int) -> Finding:
     acc = ctx.val_accuracy
     vr = variance_ratio_test(after.to_numpy(), n)
     e0 = int(after.index[0]) - 1
-    best = ctx.facts.get(f"best_{acc}")
+    best = ctx.facts.best.get(acc)
     if best:
         e0 = best[0]
     head = (f"After epoch {e0}, {acc} ranged from {num(after.min())} to {num(after.max())} over {vr.m} logged epochs "
             f"(sd {100 * vr.sd:.2f} points); binomial noise with {n} samples alone gives sd {100 * vr.binomial_sd:.2f} "
             f"points: variance ratio {vr.ratio:.2f}, chi2({vr.df}) = {vr.statistic:.1f}, {pval(vr.p_value)}")
-    trend = ctx.facts.get(f"trend_{acc}")
-    ctx.facts["spread"] = vr
+    trend = ctx.facts.trends.get(acc)
+    ctx.facts.spread = vr
     if vr.sd == 0:
         claim = (f"After epoch {e0}, {acc} printed {num(after.iloc[0])} at all {vr.m} logged epochs: it did not move, "
                  "so there is no wobble to explain.")
@@ -163,14 +163,14 @@ def _spread(ctx: Context, after: pd.Series, n: int) -> Finding:
         if trend is not None and trend.verdict in ("rising", "falling"):
             claim += f" Part of it is the {trend.verdict} trend after the best epoch."
         severity = "info"
-    ctx.facts["spread"] = vr
+    ctx.facts.spread = vr
     return Finding("val_accuracy_spread", severity, claim, {"after_epoch": e0, **vr.to_dict()}, None, "noise")
 
 
 def _paired(ctx: Context, s: pd.Series, n: int) -> list[Finding]:
     acc = ctx.val_accuracy
     h = dict(zip(s.index, ctx.halfwidth(acc)[ctx.run.epochs.index.get_indexer(s.index)]))
-    best = ctx.facts.get(f"best_{acc}")
+    best = ctx.facts.best.get(acc)
     first = best[0] if best else int(s.idxmax())
     last = int(s.index[-1])
     steps = []

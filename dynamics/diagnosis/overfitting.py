@@ -7,17 +7,17 @@ import math
 import numpy as np
 
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import num, pct, pval, signed, span
+from dynamics.diagnosis.wording import epoch_ranges, num, pct, pval, signed, span
 from dynamics.findings import Finding
 from dynamics.run import Run
-from dynamics.stats.generalization import Onset, best_epoch, gap_table, run_onset
+from dynamics.stats.generalization import best_epoch, gap_table, run_onset
 from dynamics.stats.precision import metric_direction
 from dynamics.stats.trends import TrendResult, metric_trend, min_attainable_p, trend_test
 
 
 def _without_glitches(ctx: Context) -> Run:
     """The run with impossible validation epochs (see the sanity findings) blanked out."""
-    bad = ctx.facts.get("val_glitch_epochs")
+    bad = ctx.facts.glitch_epochs.get("val_")
     if not bad:
         return ctx.run
     table = ctx.run.epochs.copy()
@@ -56,7 +56,7 @@ def _best(ctx: Context, run: Run) -> list[Finding]:
         tie = f" (printed {ties} times; Keras keeps the first)" if ties > 1 else ""
         parts.append(f"{word} {col} {num(v)} at epoch {e}{tie}")
         evidence[col] = {"epoch": e, "value": v, "ties": ties}
-        ctx.facts[f"best_{col}"] = (e, v)
+        ctx.facts.best[col] = (e, v)
     if not parts:
         return []
     claim = parts[0][0].upper() + parts[0][1:] + ("; " + parts[1] if len(parts) > 1 else "") + "."
@@ -84,104 +84,86 @@ def _trend_words(t: TrendResult) -> str:
     return f"{head} ({test}; {slope})"
 
 
-#: A val_loss rise counts as material from this many percent of the minimum.
-MATERIAL_RISE_PCT = 10.0
-
-
-def classify(o: Onset) -> str:
-    """How to speak of an onset: ``overfitting``, ``early sign``, ``slight rise``, or the onset's own status.
-
-    ``overfitting`` needs a material rise (>= 10 % of the minimum) with a
-    significant rising Mann-Kendall trend after the best epoch or held over
-    at least 3 logged epochs; a material rise over fewer epochs is an
-    ``early sign``; a smaller rise with a significant trend is ``creeping``;
-    anything less is a ``slight rise``.
-    """
-    if o.status != "overfitting":
-        return o.status
-    n_after = o.val_trend.n if o.val_trend is not None else 0
-    material = (o.rise_pct or 0) >= MATERIAL_RISE_PCT
-    rising = o.val_trend is not None and o.val_trend.verdict == "rising"
-    if material:
-        return "overfitting" if rising or n_after >= 3 else "early sign"
-    return "creeping" if rising else "slight rise"
-
-
 def _onset(ctx: Context, run: Run) -> list[Finding]:
+    """The overfitting finding, worded by the loss pattern (:mod:`dynamics.diagnosis.patterns`)."""
     if not (run.has("val_loss") and run.has("loss")):
         return []
     o = run_onset(run)
-    if o.status == "no data":
+    c = ctx.facts.loss_curve
+    if o.status == "no data" or c is None or ctx.facts.diverged is not None:
         return []
-    kind = classify(o)
-    ctx.facts["onset"] = o
-    ctx.facts["onset_kind"] = kind
-    ev = {**o.to_dict(), "kind": kind}
-    b, last = o.best_epoch, o.last_epoch
+    ctx.facts.onset = o
+    ev = {**o.to_dict(), "pattern": c.pattern, "rule": c.rule, "curve": c.to_dict()}
+    b, last = c.best_epoch, c.last_epoch
     vl = run.series("val_loss").dropna()
-    if o.status == "still improving":
+    vt = o.val_trend
+    n_after = c.epochs_after
+    rise = f"from {num(c.best_value)} at epoch {b} to {num(c.last_value)} at epoch {last} ({pct(c.last_rise_pct)})"
+    train = (f"while training loss went from {num(run.epochs.at[b, 'loss'])} to {num(run.epochs.at[last, 'loss'])}"
+             if b in run.epochs.index else "")
+    noise = (f"the curve's epoch-to-epoch noise is {num(c.noise)} (robust scale of its second differences), so a "
+             f"change must exceed {num(c.threshold)} to count")
+    trend = f" Over the {n_after} logged epochs after epoch {b}, val_loss shows {_trend_words(vt)}." if vt is not None else ""
+    if c.pattern in ("improving", "plateau") and c.rule in ("ends_at_minimum", "no_fall_beyond_noise"):
         if vl.max() - vl.min() <= 2 * float(ctx.halfwidth("val_loss").max()):
-            ctx.facts["val_loss_flat"] = True
+            ctx.facts.val_loss_flat = True
             claim = f"val_loss printed {num(vl.iloc[0])} at every logged epoch: on the validation data nothing changed."
         elif b == last:
-            claim = (f"val_loss is at its lowest at the last logged epoch ({last}: {num(o.best_val)}): "
+            claim = (f"val_loss is at its lowest at the last logged epoch ({last}: {num(c.best_value)}): "
                      "no sign of overfitting yet.")
         else:
-            claim = (f"val_loss at the last epoch ({last}: {num(o.last_val)}) is within print rounding of its minimum "
-                     f"{num(o.best_val)} at epoch {b}: no sign of overfitting yet.")
-        return [Finding("overfitting_onset", "info", claim, ev,
-                        "Training longer may still improve the model; use EarlyStopping(monitor=\"val_loss\", "
-                        "patience=5, restore_best_weights=True) so it stops when that ends.", "overfitting")]
-    nxt = o.onset_epoch
-    since = f"since epoch {nxt}" if o.onset_known else f"since an epoch between {b + 1} and {nxt} (the epochs in between are missing)"
-    rise = f"from {num(o.best_val)} at epoch {b} to {num(o.last_val)} at epoch {last} ({pct(o.rise_pct)})"
-    vt = o.val_trend
-    n_after = vt.n if vt is not None else 0
-    if kind == "both rising":
-        claim = (f"After epoch {b} both losses rose: val_loss {rise} and training loss from {num(o.train_at_best)} to "
-                 f"{num(o.train_last)}. That is not overfitting (the model got worse on its own training data too) but "
-                 "optimisation going wrong.")
+            claim = (f"val_loss at the last epoch ({last}: {num(c.last_value)}) is within {num(c.threshold)} of its "
+                     f"minimum {num(c.best_value)} at epoch {b} ({noise}): no sign of overfitting yet.")
+        if c.pattern == "plateau" and not ctx.facts.val_loss_flat:
+            claim += (f" It fell only {num(c.first_drop)} from the first logged epoch, under "
+                      f"{c.thresholds['improving_drop_noise']:g} times its noise: a plateau.")
+        suggestion = ("Training longer may still improve the model; use EarlyStopping(monitor=\"val_loss\", "
+                      "patience=5, restore_best_weights=True) so it stops when that ends.") if c.pattern == "improving" else None
+        return [Finding("overfitting_onset", "info", claim, ev, suggestion, "overfitting")]
+    if c.pattern == "both_rising":
+        claim = (f"After epoch {b} both losses rose: val_loss {rise} and training loss by {num(c.train_rise)} over its "
+                 f"lowest since then (more than {num(c.train_threshold)}, twice its own noise). That is not "
+                 "overfitting (the model got worse on its own training data too) but optimisation going wrong.")
         return [Finding("training_diverging", "warning", claim, ev,
                         "Lower the learning rate (or add ReduceLROnPlateau(monitor=\"val_loss\", factor=0.5, patience=2)) "
                         "and check for a learning-rate schedule that restarts.", "overfitting")]
-    train = f"while training loss went from {num(o.train_at_best)} to {num(o.train_last)}"
-    if kind == "overfitting":
-        claim = (f"val_loss fell to {num(o.best_val)} at epoch {b}, then rose to {num(o.last_val)} at epoch {last} "
-                 f"({pct(o.rise_pct)}) {train}: overfitting {since}.")
-        if vt is not None:
-            claim += f" Over the {n_after} logged epochs after epoch {b}, val_loss shows {_trend_words(vt)}."
-            if vt.verdict != "rising":
-                claim += (" The rise itself is not in doubt: both values are measured on the same validation samples, "
-                          "so it is a measurement, not an estimate; the trend test only lacks epochs.")
-        severity = "warning"
-        suggestion = (f"Keep the weights of epoch {b}: EarlyStopping(monitor=\"val_loss\", patience=2, "
-                      "restore_best_weights=True), or ModelCheckpoint(save_best_only=True); against the overfitting "
-                      "itself: more dropout, weight decay, or more training data.")
-    elif kind == "early sign":
+    if c.pattern == "overfitting":
+        claim = (f"val_loss fell to {num(c.best_value)} at epoch {b}, then rose to {num(c.last_value)} at epoch {last} "
+                 f"({pct(c.last_rise_pct)}) {train}: overfitting since epoch {b + 1 if o.onset_known else o.onset_epoch}. "
+                 f"The rise is sustained: the last {len(c.tail_epochs)} logged epochs ({epoch_ranges(c.tail_epochs)}) "
+                 f"are all at least {num(c.tail_rise)} above the minimum (median {pct(c.tail_rise_pct)}), where {noise}, "
+                 "and it is larger than any rise the curve made and undid before its minimum "
+                 f"({pct(c.earlier_swing_pct, 1)}).") + trend
+        return [Finding("overfitting_onset", "warning", claim, ev,
+                        f"Keep the weights of epoch {b}: EarlyStopping(monitor=\"val_loss\", restore_best_weights=True) "
+                        "or ModelCheckpoint(save_best_only=True); against the overfitting itself: more dropout, weight "
+                        "decay, or more training data.", "overfitting")]
+    if c.pattern == "early_sign":
         claim = (f"val_loss rose {rise} {train}, but only {n_after} logged epoch{'s' if n_after != 1 else ''} "
-                 f"follow{'s' if n_after == 1 else ''} its minimum: too few to tell overfitting from a bump.")
-        severity = "info"
-        suggestion = "Train a few more epochs with EarlyStopping(monitor=\"val_loss\", patience=3, restore_best_weights=True)."
-    elif kind == "creeping":
-        claim = (f"val_loss has crept up {rise} {train}, with {_trend_words(vt)} over the {n_after} logged epochs "
-                 f"after epoch {b}: overfitting has begun, but it is small so far ({pct(o.rise_pct, 1)}).")
-        severity = "info"
-        suggestion = (f"EarlyStopping(monitor=\"val_loss\", patience=3, restore_best_weights=True) would keep epoch {b} "
-                      "if the rise continues.")
+                 f"follow{'s' if n_after == 1 else ''} its minimum (overfitting needs at least "
+                 f"{c.thresholds['min_epochs_after']:g}): too few to tell overfitting from a bump.")
+        return [Finding("overfitting_onset", "info", claim, ev,
+                        "Train a few more epochs with EarlyStopping(monitor=\"val_loss\", patience=3, "
+                        "restore_best_weights=True).", "overfitting")]
+    if c.rule == "within_earlier_swings":
+        a, z = c.earlier_swing_epochs
+        why = (f"no larger than the {pct(c.earlier_swing_pct, 1)} the curve had already risen and undone between epochs "
+               f"{a} and {z}")
+    elif c.rule == "spike":
+        why = (f"not sustained: the lowest of the last {len(c.tail_epochs)} epochs is only {num(c.tail_rise)} above the "
+               f"minimum, where {noise}")
     else:
-        claim = (f"val_loss ended {pct(o.rise_pct, 1)} above its minimum ({rise.split(' (')[0]}) {train}: a rise this small "
-                 f"over {n_after} logged epoch{'s' if n_after != 1 else ''} is not evidence of overfitting")
-        claim += (f" ({_trend_words(vt)})." if vt is not None and vt.verdict != "too few epochs" else ".")
-        severity = "info"
-        suggestion = None
-    return [Finding("overfitting_onset", severity, claim, ev, suggestion, "overfitting")]
+        why = f"too small ({pct(c.tail_rise_pct, 1)}; overfitting needs {pct(c.thresholds['material_rise_pct'])})"
+    word = "volatile (spikes without a sustained trend)" if c.pattern == "volatile" else "on a plateau"
+    claim = f"val_loss ended {pct(c.last_rise_pct, 1)} above its minimum ({rise.split(' (')[0]}), a rise {why}: val_loss is {word}, not overfitting."
+    return [Finding("overfitting_onset", "info", claim + trend, ev, None, "overfitting")]
 
 
 def _gap(ctx: Context, gaps) -> list[Finding]:  # type: ignore[no-untyped-def]
     if gaps.empty:
         return []
     parts, evidence = [], {}
-    best = ctx.facts.get("best_val_loss")
+    best = ctx.facts.best.get("val_loss")
     for metric in gaps.columns[:2]:
         s = gaps[metric].dropna()
         if len(s) < 2:
@@ -220,13 +202,15 @@ def _trends(ctx: Context, run: Run) -> list[Finding]:
     for col in ("val_loss", ctx.val_accuracy):
         if not ctx.has(col):
             continue
-        best = ctx.facts.get(f"best_{col}")
+        best = ctx.facts.best.get(col)
         if best is None:
             continue
         e = best[0]
         t = metric_trend(run, col, after=e)
-        ctx.facts[f"trend_{col}"] = t
-        if t.n == 0 or (col == "val_loss" and ctx.facts.get("onset_kind") in ("overfitting", "creeping")):
+        ctx.facts.trends[col] = t
+        c = ctx.facts.loss_curve
+        if t.n == 0 or (col == "val_loss" and c is not None and c.pattern in ("overfitting", "volatile", "plateau")
+                        and c.epochs_after > 0):
             continue  # no epochs after the best, or the overfitting finding already gives this test
         where = span(t.first_epoch, t.last_epoch)
         claim = f"After its best epoch ({e}), {col} over the {t.n} logged epochs ({where}): {_trend_words(t)}."

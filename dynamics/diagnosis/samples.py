@@ -49,7 +49,7 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     """The per-sample findings of a recorded run (none for a log); see the module docstring.
 
     It is one of :data:`dynamics.diagnose.PRODUCERS`, so every diagnosis of
-    a recorded run carries it; ``ctx.facts["sample_analysis"]`` may hold an
+    a recorded run carries it; ``ctx.facts.sample_analysis`` may hold an
     analysis the caller already made (``diagnose(..., sample_analysis=...)``).
 
     Examples
@@ -66,9 +66,9 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     from dynamics.explain import analyze, explain
 
     if analysis is None:
-        analysis = ctx.facts.get("sample_analysis") or analyze(run)
+        analysis = ctx.facts.sample_analysis or analyze(run)
     a = analysis.val
-    ctx.facts["sample_analysis"] = analysis
+    ctx.facts.sample_analysis = analysis
     findings = explain(run, analysis=analysis)
     for name, table in analysis.tables().items():
         ctx.tables[PREFIX + _RENAME.get(name, name)] = table
@@ -118,7 +118,7 @@ def _stories_verdict(ctx: Context, summary: Finding | None) -> None:
 
 def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
     pe = a.per_epoch
-    bounds = ctx.facts.get("bounds")
+    bounds = ctx.facts.bounds
     table = bounds["table"] if bounds is not None else None
     if bounds is not None and bounds["ref"] in pe.index and bounds["focus"] in pe.index:
         ref, focus = int(bounds["ref"]), int(bounds["focus"])
@@ -135,7 +135,7 @@ def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
                 "loss_wrong": float(row["loss_wrong"]), "loss_correct": float(row["loss_correct"]),
                 "gm_p_true_wrong": math.exp(-float(row["loss_wrong"])),
                 "share_of_loss_from_wrong": float(row["from_wrong"] / row["val_loss"]) if row["val_loss"] > 0 else math.nan}
-        stored = ctx.facts.get("stored_loss")
+        stored = ctx.facts.stored_loss
         t_lo = t_hi = item["loss_wrong"]
         if stored is not None and e in stored.index and stored.at[e, "wrong_high"] - stored.at[e, "wrong_low"] > 0.005:
             t_lo, t_hi = float(stored.at[e, "wrong_low"]), float(stored.at[e, "wrong_high"])

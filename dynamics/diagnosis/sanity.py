@@ -11,7 +11,7 @@ from dynamics.diagnosis.wording import epoch_ranges, listing, num, span
 from dynamics.findings import Finding
 from dynamics.stats.bounds import KERAS_EPSILON
 from dynamics.stats.early_stopping import missing_ranges
-from dynamics.stats.sanity import frozen_stretches, loss_excess, loss_limits, prior_entropy_range
+from dynamics.stats.sanity import loss_excess, loss_limits
 
 _MAX_LOSS = -math.log(KERAS_EPSILON)
 
@@ -51,13 +51,11 @@ def coverage(ctx: Context) -> list[Finding]:
 
 
 def produce(ctx: Context) -> list[Finding]:
-    """Non-finite losses, impossible loss/accuracy pairs, stalled and chance-level models."""
+    """Non-finite losses, impossible loss/accuracy pairs, penalties in the loss (frozen and chance-level accuracies: :mod:`~dynamics.diagnosis.patterns`)."""
     out: list[Finding] = []
     out += _non_finite(ctx)
     for prefix in ("val_", ""):
         out += _impossible(ctx, prefix)
-    out += _frozen(ctx)
-    out += _chance(ctx)
     out += _penalty(ctx)
     out += _val_above_train(ctx)
     return out
@@ -84,8 +82,8 @@ def _non_finite(ctx: Context) -> list[Finding]:
                 {"metric": col, "epochs": bad, "first_epoch": first},
                 "Lower the learning rate, clip gradients (optimizer clipnorm=1.0), check the inputs and labels for "
                 "NaN/inf, and add keras.callbacks.TerminateOnNaN().", "sanity"))
-            if "diverged" not in ctx.facts:
-                ctx.facts["diverged"] = first
+            if ctx.facts.diverged is None:
+                ctx.facts.diverged = first
                 ctx.offer_verdict(0, f"Training diverged: {col} is {shown} from epoch {first} on.")
     return out
 
@@ -113,7 +111,7 @@ def _impossible(ctx: Context, prefix: str) -> list[Finding]:
                  "class at most 1/2")
         evidence = {"loss": loss_col, "accuracy": acc_col, "epochs": eps, "minimum_crossentropy": float(lo[i0])}
         if partial:
-            ctx.facts[f"{prefix}glitch_epochs"] = ctx.facts.get(f"{prefix}glitch_epochs", []) + eps
+            ctx.facts.glitch_epochs[prefix] = ctx.facts.glitch_epochs.get(prefix, []) + eps
             eps_word = f"epoch{'s' if len(eps) > 1 else ''} {epoch_ranges(eps)}"
             claim = limit[0].upper() + limit[1:] + (
                 f". The other {int(ok.sum()) - len(eps)} epochs are consistent, so the numbers of {eps_word} are broken, "
@@ -129,7 +127,7 @@ def _impossible(ctx: Context, prefix: str) -> list[Finding]:
                 ctx.offer_verdict(4, f"The validation numbers of {eps_word} are impossible ({loss_col} {num(value)} at "
                                      f"{acc_col} {num(a.iloc[i0])}): that evaluation was broken.")
         else:
-            ctx.facts[f"{prefix}loss_not_crossentropy"] = eps
+            ctx.facts.not_crossentropy[prefix] = eps
             claim = limit[0].upper() + limit[1:] + (
                 f" (true at every one of the {len(eps)} epochs). So {loss_col} is not the cross-entropy of the "
                 "predictions that accuracy counts: a regression loss (MSE, MAE) with an accuracy metric that means "
@@ -157,7 +155,7 @@ def _impossible(ctx: Context, prefix: str) -> list[Finding]:
         _, hi = loss_limits(a.iloc[i0], classes=limit_k)
         need = math.exp(min(log_k_needed[i0], 700))
         known = f"{limit_k} classes" if ctx.classes else "up to 1000 classes"
-        ctx.facts[f"{prefix}loss_above_clipped"] = eps
+        ctx.facts.above_clipped[prefix] = eps
         out.append(Finding(
             f"{prefix}loss_impossible_for_accuracy", "critical",
             f"At epoch {e0} {loss_col} is {num(L.iloc[i0])} at {acc_col} {num(a.iloc[i0])}. Keras clips probabilities "
@@ -176,72 +174,6 @@ def _impossible(ctx: Context, prefix: str) -> list[Finding]:
     return out
 
 
-def _frozen(ctx: Context) -> list[Finding]:
-    out = []
-    run = ctx.run
-    col = ctx.val_accuracy if ctx.has(ctx.val_accuracy) else ctx.accuracy
-    if not ctx.has(col):
-        return out
-    if ctx.facts.get("val_loss_not_crossentropy") or ctx.facts.get("loss_not_crossentropy"):
-        return out  # the accuracy does not describe this model's loss; its being constant says nothing more
-    s = run.series(col)
-    stretches = frozen_stretches(ctx.epochs, s.to_numpy(), min_length=4)
-    if not stretches:
-        return out
-    first, last, value = max(stretches, key=lambda r: r[1] - r[0])
-    length = sum(1 for e in ctx.epochs if first <= e <= last)
-    loss_col = "val_loss" if col.startswith("val_") else "loss"
-    moved = ""
-    evidence = {"metric": col, "first_epoch": first, "last_epoch": last, "value": value, "epochs": length}
-    if run.has(loss_col):
-        seg = run.series(loss_col).loc[first:last].dropna()
-        if len(seg) and seg.max() > seg.min():
-            moved = f" while {loss_col} moved between {num(seg.min())} and {num(seg.max())}"
-    count = ""
-    if ctx.n_val and col.startswith("val_"):
-        count = f" ({round(value * ctx.n_val)} of {ctx.n_val} samples)"
-    claim = (f"{col} printed exactly {num(value)}{count} at all {length} epochs {first}-{last}{moved}: in net, not one "
-             "sample changed between right and wrong. A model that predicts the same class for every sample "
-             f"looks like this, with {num(value)} the share of that class.")
-    k = ctx.bound_classes or 2
-    if run.has(loss_col) and value >= 1 / k:
-        lo, hi = prior_entropy_range(value, classes=k)
-        seg = run.series(loss_col).loc[first:last].dropna()
-        close = seg[(seg >= lo - 0.01) & (seg <= hi + 0.01)]
-        if len(close) and ctx.classes is not None:
-            claim += (f" {loss_col} {num(close.iloc[-1])} at epoch {int(close.index[-1])} is the entropy of such a "
-                      f"prior ({num(float(lo))}" + (f"-{num(float(hi))}" if hi > lo + 1e-9 else "") +
-                      f" nats for {k} classes): the model predicts the class frequencies and ignores its input.")
-            evidence["prior_entropy"] = [float(lo), float(hi)]
-    out.append(Finding("accuracy_frozen", "warning", claim, evidence,
-                       "Check model.predict on the validation set: if every prediction is one class, look at class "
-                       "balance (class_weight=), the learning rate, and whether the inputs are scaled.", "sanity"))
-    ctx.offer_verdict(3, f"{col} is stuck at {num(value)} for {length} epochs ({first}-{last}): the model is probably "
-                         "predicting one class for everything.")
-    return out
-
-
-def _chance(ctx: Context) -> list[Finding]:
-    col = ctx.val_accuracy
-    if not ctx.has(col) or ctx.facts.get("val_loss_not_crossentropy"):
-        return []
-    k = ctx.bound_classes
-    if k is None:
-        return []
-    s = ctx.run.series(col).dropna()
-    chance = 1 / k
-    if (s <= chance + 1e-9).all():
-        assumed = " (assuming a binary model; pass --classes K otherwise)" if ctx.classes_assumed else ""
-        return [Finding("accuracy_at_chance", "warning",
-                        f"{col} never rose above {num(chance)}, the chance rate for {k} balanced classes{assumed}: best "
-                        f"{num(s.max())} at epoch {int(s.idxmax())}. The model has learnt nothing that transfers to "
-                        "the validation data.",
-                        {"metric": col, "chance": chance, "best": float(s.max()), "classes": k},
-                        "Check the labels (are they aligned with the inputs?), the output layer, and try a higher "
-                        "or lower learning rate on a small subset first.", "sanity")]
-    return []
-
-
 def _penalty(ctx: Context) -> list[Finding]:
     excess = loss_excess(ctx.run, val=True)
     if excess is None:
@@ -249,7 +181,7 @@ def _penalty(ctx: Context) -> list[Finding]:
     excess = excess.dropna()
     if not len(excess) or (excess.abs() < 1e-3).all():
         return []
-    ctx.facts["loss_excess"] = excess
+    ctx.facts.loss_excess = excess
     e = int(excess.index[-1])
     return [Finding("loss_includes_more_than_crossentropy", "info",
                     f"val_loss exceeds what the metric names show as the cross-entropy by {num(excess.iloc[-1])} at "

@@ -49,7 +49,7 @@ def storage_finding(ctx: Context, a: Any, predictions: Any) -> Finding | None:
     tol = 1e-6 * table["logged"].abs() + 1e-6
     table["logged_within"] = (table["logged"] >= table["low"] - tol) & (table["logged"] <= table["high"] + tol)
     ctx.tables[PREFIX + "storage"] = table
-    ctx.facts["stored_loss"] = table
+    ctx.facts.stored_loss = table
     worst = table["gap"].abs().idxmax() if table["gap"].notna().any() else int(table["saturated"].idxmax())
     if table["saturated"].max() == 0 and not (table["gap"].abs() > STORAGE_GAP * table["logged"]).any():
         return None

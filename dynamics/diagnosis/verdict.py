@@ -1,95 +1,143 @@
-"""The verdict: a few sentences built from what the other producers found.
+"""The verdict as data: loss pattern, accuracy pattern, the epoch to keep, and the claims.
 
-Runs after them and reads ``ctx.facts``; it adds no findings of its own, only
-verdict sentences (each with its numbers), so the verdict never says more
-than the findings below it.
+Runs after the other log-level producers and decides from ``ctx.facts``
+alone, in a fixed order: the sanity checks first (no validation, a diverged
+or an impossible loss say more than any curve shape), then the curve
+classifiers of :mod:`dynamics.diagnosis.patterns`. Each decision records the
+rule that fired with its numbers (:class:`Rule`); the words come after, from
+:mod:`dynamics.diagnosis.verdict_text`, so the verdict never says more than
+the data it was decided from.
+
+The vocabulary is stable (users gate CI on it): :data:`LOSS_PATTERNS`,
+:data:`ACCURACY_PATTERNS` and :data:`CLAIMS`.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dynamics.diagnosis import verdict_text
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import num, pct
 from dynamics.findings import Finding
+from dynamics.run import _json_ready
+from dynamics.stats import accuracy_curve, curves
+
+#: Loss patterns: the curve shapes of :mod:`dynamics.stats.curves` and the sanity outcomes.
+LOSS_PATTERNS = curves.LOSS_PATTERNS + ("invalid", "diverged", "no_validation")
+#: Accuracy patterns of :mod:`dynamics.stats.accuracy_curve`.
+ACCURACY_PATTERNS = accuracy_curve.ACCURACY_PATTERNS
+#: What a verdict may claim.
+CLAIMS = ("overfitting", "one_class", "optimisation_problem", "noise_only", "real_change", "chance_level", "improving")
+
+#: Which claim each pattern makes; patterns not listed make none.
+_LOSS_CLAIMS = {"overfitting": "overfitting", "improving": "improving", "both_rising": "optimisation_problem",
+                "diverged": "optimisation_problem"}
+_ACCURACY_CLAIMS = {"stuck_one_class": "one_class", "chance_level": "chance_level", "flat_within_noise": "noise_only",
+                    "rising": "real_change", "real_decline": "real_change"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One decision of the verdict: what it is about, the outcome, the rule that fired, its numbers."""
+
+    subject: str  # "loss", "accuracy" or "keep"
+    outcome: str | int | None
+    rule: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Verdict:
+    """The verdict of a diagnosis, as data; ``text`` is its wording.
+
+    Attributes
+    ----------
+    loss_pattern : str
+        One of :data:`LOSS_PATTERNS`.
+    accuracy_pattern : str
+        One of :data:`ACCURACY_PATTERNS`.
+    keep_epoch : int or None
+        The epoch whose weights to keep (None where no epoch is worth it:
+        no validation, a chance-level or one-class model that is not
+        improving).
+    claims : list of str
+        Drawn from :data:`CLAIMS`.
+    rules : list of Rule
+        Why: one rule per decision, with the numbers and thresholds.
+    text : str
+        A few sentences, most important first, each with its numbers.
+    """
+
+    loss_pattern: str
+    accuracy_pattern: str
+    keep_epoch: int | None
+    claims: list[str]
+    rules: list[Rule] = field(default_factory=list)
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __contains__(self, phrase: str) -> bool:
+        return phrase in self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_ready({"text": self.text, "loss_pattern": self.loss_pattern,
+                            "accuracy_pattern": self.accuracy_pattern, "keep_epoch": self.keep_epoch,
+                            "claims": list(self.claims), "rules": [r.to_dict() for r in self.rules]})
+
+
+def decide(ctx: Context) -> Verdict:
+    """Decide the verdict from the facts the producers left (no prose)."""
+    facts, run = ctx.facts, ctx.run
+    has_val = any(c.startswith("val_") for c in run.metrics)
+    loss = facts.loss_curve
+    rules: list[Rule] = []
+    if not has_val or loss is None:
+        loss_pattern = "no_validation"
+        rules.append(Rule("loss", loss_pattern, "no_val_metrics", {"metrics": run.metrics}))
+    elif facts.diverged is not None:
+        loss_pattern = "diverged"
+        rules.append(Rule("loss", loss_pattern, "non_finite_loss", {"first_epoch": facts.diverged}))
+    elif facts.val_loss_invalid or facts.glitch_epochs.get("val_"):
+        loss_pattern = "invalid"
+        why = ("below_any_crossentropy" if facts.not_crossentropy.get("val_") else
+               "above_clipped_crossentropy" if facts.above_clipped.get("val_") else "impossible_epochs")
+        epochs = (facts.not_crossentropy.get("val_") or facts.above_clipped.get("val_")
+                  or facts.glitch_epochs.get("val_"))
+        rules.append(Rule("loss", loss_pattern, why, {"epochs": epochs}))
+    else:
+        loss_pattern = loss.pattern
+        rules.append(Rule("loss", loss_pattern, loss.rule, loss.to_dict()))
+    acc = facts.accuracy_curve
+    accuracy_pattern = acc.pattern if acc is not None and loss_pattern != "no_validation" else "unknown"
+    if acc is not None:
+        rules.append(Rule("accuracy", accuracy_pattern, acc.rule, acc.to_dict()))
+    keep, keep_rule = _keep(loss_pattern, accuracy_pattern, loss)
+    rules.append(Rule("keep", keep, keep_rule, {"best_epoch": loss.best_epoch if loss else None,
+                                                "best_val_loss": loss.best_value if loss else None}))
+    claims = [c for c in (_LOSS_CLAIMS.get(loss_pattern), _ACCURACY_CLAIMS.get(accuracy_pattern)) if c]
+    return Verdict(loss_pattern, accuracy_pattern, keep, claims, rules)
+
+
+def _keep(loss_pattern: str, accuracy_pattern: str, loss: Any) -> tuple[int | None, str]:
+    if loss_pattern == "no_validation" or loss is None or loss.best_epoch is None:
+        return None, "nothing_measured_on_validation"
+    if accuracy_pattern == "chance_level":
+        return None, "no_epoch_beats_chance"
+    if accuracy_pattern == "stuck_one_class" and loss_pattern != "improving":
+        return None, "one_class_not_improving"
+    return loss.best_epoch, "lowest_valid_val_loss"
 
 
 def produce(ctx: Context) -> list[Finding]:
-    """Offer the verdict sentences; returns no findings."""
-    run = ctx.run
-    onset = ctx.facts.get("onset")
-    kind = ctx.facts.get("onset_kind")
-    acc = ctx.val_accuracy if not ctx.facts.get("val_loss_not_crossentropy") else None
-    spread = ctx.facts.get("spread")
-    if kind == "overfitting":
-        b, last = onset.best_epoch, onset.last_epoch
-        head = (f"val_loss rose from {num(onset.best_val)} (epoch {b}) to {num(onset.last_val)} (epoch {last}, "
-                f"{pct(onset.rise_pct)}) while training loss fell to {num(onset.train_last)}")
-        if ctx.has(acc) and b in run.epochs.index and last in run.epochs.index:
-            a0, a1 = run.epochs.at[b, acc], run.epochs.at[last, acc]
-            small = abs(a1 - a0) < 0.05 and (onset.rise_pct or 0) >= 20
-            tr, t0, t1 = "", 0.0, 0.0
-            if ctx.has(ctx.accuracy):
-                t0, t1 = run.epochs.at[b, ctx.accuracy], run.epochs.at[last, ctx.accuracy]
-                tr = f" (training {ctx.accuracy} {num(t0)} to {num(t1)})"
-            h = 5e-5 if not ctx.exact else 0.0
-            train_gain = (t1 - t0) if tr else 0.0
-            if a1 - h > a0 + h and a1 - a0 >= max(0.005, 0.2 * train_gain):
-                sentence = ("The probabilities overfit while the decisions still improve: " + head
-                            + f", yet {acc} rose from {num(a0)} to {num(a1)}{tr}: more samples come out right while "
-                            "the wrong ones are scored more confidently wrong. Which epoch is best depends on which of "
-                            "the two you need")
-            elif small and (t1 - a1) - (t0 - a0) < 0.25:
-                sentence = ("Overfitting that shows in val_loss far more than in val_accuracy: " + head
-                            + f", but {acc} only went from {num(a0)} to {num(a1)}{tr}")
-            else:
-                sentence = "Overfitting: " + head + f", and {acc} went from {num(a0)} to {num(a1)}{tr}"
-            ctx.offer_verdict(10, sentence + ".")
-        else:
-            ctx.offer_verdict(10, "Overfitting: " + head + ".")
-    elif kind == "early sign":
-        n_after = onset.val_trend.n if onset.val_trend is not None else 0
-        ctx.offer_verdict(10, f"val_loss rose {pct(onset.rise_pct)} in the {n_after} logged epoch{'s' if n_after != 1 else ''} "
-                              f"after its minimum at epoch {onset.best_epoch}: too early to call it overfitting.")
-    elif kind == "slight rise":
-        ctx.offer_verdict(10, f"No clear overfitting: val_loss ended {pct(onset.rise_pct, 1)} above its minimum "
-                              f"{num(onset.best_val)} (epoch {onset.best_epoch}).")
-    elif kind == "creeping":
-        t = onset.val_trend
-        ctx.offer_verdict(10, f"val_loss has crept up {pct(onset.rise_pct, 1)} since epoch {onset.best_epoch} (rising trend, "
-                              f"p = {t.p_value:.3f}) while training loss fell: overfitting has begun but is small so far.")
-    elif kind == "still improving" and ctx.facts.get("val_loss_flat"):
-        ctx.offer_verdict(10, f"val_loss did not change ({num(onset.last_val)} at every logged epoch).")
-    elif kind == "still improving":
-        ctx.offer_verdict(10, f"No overfitting visible: val_loss is at or within rounding of its lowest at the last "
-                              f"logged epoch ({onset.last_epoch}: {num(onset.last_val)}).")
-    elif kind == "both rising":
-        ctx.offer_verdict(10, f"Training got worse on both sets after epoch {onset.best_epoch}: the optimisation, "
-                              "not overfitting, is the problem.")
-    if spread is not None and spread.sd > 0 and ctx.n_val:
-        a = ctx.val_accuracy
-        if spread.p_value >= 0.05:
-            ctx.offer_verdict(15, f"The {a} wobble after its best epoch (sd {100 * spread.sd:.2f} points) is within the "
-                                  f"sampling noise of {ctx.n_val} validation samples (sd {100 * spread.binomial_sd:.2f}, "
-                                  f"p = {spread.p_value:.2f}): epochs this close cannot be ranked by {a}.", key="wobble")
-        else:
-            trend = ctx.facts.get(f"trend_{a}")
-            part = (f" (part of it is the {trend.verdict} trend)" if trend is not None
-                    and trend.verdict in ("rising", "falling") else "")
-            ctx.offer_verdict(15, f"The {a} wobble after its best epoch (sd {100 * spread.sd:.2f} points) is larger than "
-                                  f"the sampling noise of {ctx.n_val} validation samples (sd {100 * spread.binomial_sd:.2f}, "
-                                  f"p = {spread.p_value:.2g}){part}: the predictions really change from epoch to epoch.",
-                              key="wobble")
-    bounds = ctx.facts.get("bounds")
-    if bounds is not None and kind == "overfitting":
-        table, ref, focus = bounds["table"], bounds["ref"], bounds["focus"]
-        wl = table.loc[focus, "wrong_low"]
-        if wl > 0.9 and focus > ref:
-            model = "; binary model assumed" if ctx.classes_assumed else ""
-            ctx.offer_verdict(20, f"By epoch {focus} the mistakes are confidently wrong: misclassified validation "
-                                  f"samples average at least {wl:.2f} nats (true-class probability at most "
-                                  f"{table.loc[focus, 'gm_wrong_high']:.2f}{model}), where epoch {ref} only required "
-                                  f"{table.loc[ref, 'wrong_low']:.2f}.", key="confident_mistakes")
-    es = ctx.facts.get("early_stopping")
-    if es is not None and kind == "overfitting":
-        ctx.offer_verdict(30, f"Keep epoch {es['kept_epoch']}: EarlyStopping(monitor=\"val_loss\", patience={es['patience']}, "
-                              f"restore_best_weights=True) stops after epoch {es['stop_epoch']} and restores it.")
+    """Decide the verdict (``ctx.facts.verdict``) and offer its sentences; returns no findings."""
+    v = decide(ctx)
+    ctx.facts.verdict = v
+    for priority, sentence, key in verdict_text.sentences(v, ctx):
+        ctx.offer_verdict(priority, sentence, key=key)
     return []

@@ -91,7 +91,7 @@ def render_comparison(c: Comparison, console: Console | None = None) -> None:
     console.print()
     for label, d in zip(c.labels, c.diagnoses):
         console.print(Text(label, style="bold underline"))
-        console.print(Text(d.verdict))
+        console.print(Text(d.verdict.text))
     console.print(Text("x critical  ! warning  - info  ? cannot tell", style="dim"))
 
 

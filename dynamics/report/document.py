@@ -106,7 +106,7 @@ def run_section(report: RunReport, index: int, *, figures: bool = True) -> Secti
     from dynamics.diagnose import TOPICS
 
     d = report.diagnosis
-    verdict = [d.verdict]
+    verdict = [d.verdict.text]
     rise = d.get("val_loss_rise")
     if rise is not None:
         verdict.append("Sample by sample: " + rise.claim)

@@ -42,7 +42,8 @@ def finding_grid(finding: Any) -> Table:
     return grid
 
 
-def render(diagnosis: Diagnosis, console: Console | None = None, *, title: str | None = None) -> None:
+def render(diagnosis: Diagnosis, console: Console | None = None, *, title: str | None = None, full: bool = True,
+           command: str | None = None) -> None:
     """Print one diagnosis.
 
     Parameters
@@ -52,29 +53,62 @@ def render(diagnosis: Diagnosis, console: Console | None = None, *, title: str |
         Where to print (stdout by default).
     title : str, optional
         Heading; the run's label by default.
+    full : bool
+        Every finding by topic (True), or the first screen: the verdict, the
+        patterns it was decided by, the warnings, the epoch table, and one
+        line naming ``command`` for the rest.
+    command : str, optional
+        The command that prints the full report, named on the first screen.
     """
     console = console or Console()
-    for part in _parts(diagnosis, title):
+    for part in (_parts(diagnosis, title) if full else _first_screen(diagnosis, title, command)):
         console.print(part)
 
 
-def render_text(diagnosis: Diagnosis, *, width: int = 100, title: str | None = None) -> str:
+def render_text(diagnosis: Diagnosis, *, width: int = 100, title: str | None = None, full: bool = True) -> str:
     """The same report as plain text (no colour), for tests and files."""
     import io
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
-    render(diagnosis, console, title=title)
+    render(diagnosis, console, title=title, full=full)
     return buffer.getvalue()
+
+
+def _head(d: Diagnosis, title: str | None) -> list[Any]:
+    v = d.verdict
+    keep = f"keep epoch {v.keep_epoch}" if v.keep_epoch is not None else "no epoch to keep"
+    subtitle = f"loss: {v.loss_pattern} · accuracy: {v.accuracy_pattern} · {keep}"
+    return [Text(f"dynamics analyze: {title or d.run.label}", style="bold"),
+            Text(_context_line(d), style="dim"),
+            Panel(Text(v.text), title="Verdict", subtitle=subtitle, title_align="left", subtitle_align="left",
+                  border_style="bold")]
+
+
+#: Severities shown on the first screen besides the verdict.
+FIRST_SCREEN_SEVERITIES = ("critical",)
+
+
+def _first_screen(d: Diagnosis, title: str | None, command: str | None) -> list[Any]:
+    """The verdict, critical findings, the epoch table and one line naming --full."""
+    parts = _head(d, title)
+    urgent = [f for f in d.findings if f.severity in FIRST_SCREEN_SEVERITIES]
+    for f in urgent:
+        parts.append(finding_grid(f))
+    table = _epoch_table(d)
+    if table is not None:
+        parts.append(table)
+    rest = len(d.findings) - len(urgent)
+    cmd = command or "dynamics analyze SOURCE --full"
+    parts.append(Text(f"{rest} more finding{'s' if rest != 1 else ''} with every test, interval and what-if: {cmd}",
+                      style="dim"))
+    return parts
 
 
 def _parts(d: Diagnosis, title: str | None) -> list[Any]:
     from dynamics.diagnose import TOPIC_TITLES, TOPICS
 
-    parts: list[Any] = []
-    parts.append(Text(f"dynamics analyze: {title or d.run.label}", style="bold"))
-    parts.append(Text(_context_line(d), style="dim"))
-    parts.append(Panel(Text(d.verdict), title="Verdict", title_align="left", border_style="bold"))
+    parts = _head(d, title)
     groups = d.by_topic()
     # The per-sample explanation of a recorded run answers the overfitting section, so it follows it.
     shown = [t for t in TOPICS if t != "samples"]

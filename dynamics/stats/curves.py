@@ -295,6 +295,8 @@ def classify_loss_curve(
             return LossCurve("volatile", "within_earlier_swings", **base)
         if _pct(v[-1] - v[i], v[i]) >= MATERIAL_RISE_PCT:
             return LossCurve("early_sign", "few_epochs_after", **base)
+        if v[0] - v[i] > IMPROVING_DROP_NOISE * noise and v[0] - v[i] > 2 * val_halfwidth:
+            return LossCurve("improving", "small_bump_after_fall", **base)
         return LossCurve("plateau", "small_rise", **base)
     k = tail_length(n_after)
     tail = v[-k:]
