@@ -62,7 +62,7 @@ with redirect_stdout(buffer):
         assert not exc.code, exc.code
 wall = time.perf_counter() - t0
 out = buffer.getvalue()
-verdict = json.loads(out)["runs"][0]["verdict"] if "--json" in sys.argv else out.splitlines()[3]
+verdict = json.loads(out)["runs"][0]["verdict"]["text"] if "--json" in sys.argv else out.splitlines()[3]
 print(json.dumps({"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "output_chars": len(out), "verdict": verdict}))
 """
@@ -132,7 +132,7 @@ def main() -> None:
                   f"({r['wall_s'] / plain['wall_s']:.0f}x the plain pass)")
         ok = all(r["wall_s"] <= 60 and r["peak_rss_mb"] <= 2048 for r in (as_json, terminal))
         print(f"target <= 60 s and <= 2 GB: {'met' if ok else 'NOT met'}")
-        print("verdict:", as_json["verdict"])
+        print("verdict:", as_json["verdict"]["text"])
         print(json.dumps({"samples": args.samples, "epochs": args.epochs, "storage": args.storage, "plain": plain,
                           "json": as_json,
                           "terminal": terminal}))

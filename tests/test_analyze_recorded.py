@@ -218,7 +218,7 @@ def test_a_run_without_a_rise_tests_no_story_but_still_counts_flips(runs):
     assert by["val_loss_rise"]["severity"] == "undetermined"
     assert "overconfident_mistakes" not in by
     assert "paired_flips" in by
-    assert "Sample by sample (" not in run["verdict"]
+    assert "Sample by sample (" not in run["verdict"]["text"]
 
 
 def test_a_log_is_diagnosed_exactly_as_before(tmp_path):
@@ -330,7 +330,7 @@ def test_float16_probabilities_are_flagged_when_they_change_the_loss_and_log_spa
 
     current = json.loads(invoke(str(write_run_dir(run, tmp_path / "logit")), "--json").output)["runs"][0]
     assert "stored_precision" not in {x["code"] for x in current["findings"]}
-    assert "Caution" not in current["verdict"] and "samples_storage" not in current["tables"]
+    assert "Caution" not in current["verdict"]["text"] and "samples_storage" not in current["tables"]
     recomputed = as_frame(current["tables"]["samples_per_epoch"])["val_loss"]
     np.testing.assert_allclose(recomputed.to_numpy(), [rows[e]["val_loss"] for e in recomputed.index], rtol=1e-4)
 
@@ -345,7 +345,7 @@ def test_float16_probabilities_are_flagged_when_they_change_the_loss_and_log_spa
     assert last["stored_mean"] == pytest.approx(losses(y, stored).mean())
     assert last["logged"] == pytest.approx(rows[10]["val_loss"])
     assert last["low"] <= last["logged"] <= last["high"] and last["logged_within"]
-    assert "Caution: the predictions are stored as float16 probabilities" in data["verdict"]
+    assert "Caution: the predictions are stored as float16 probabilities" in data["verdict"]["text"]
     codes = [x["code"] for x in data["findings"]]
     assert codes.index("stored_precision") == codes.index("val_loss_rise") + 1
 
