@@ -249,11 +249,18 @@ def classify_accuracy_curve(
                 return AccuracyCurve("stuck_one_class", "loss_at_prior_entropy", **base)
         return AccuracyCurve("flat_within_noise", "frozen", **base)
 
-    # Chance: never distinguishable from 1/K, and the loss no better than guessing uniformly.
+    # Chance: never distinguishable from 1/K, and the loss no better than guessing uniformly. Without a
+    # known K, the K that the best accuracy would be chance for, when the loss agrees (>= ln K).
+    # Only K = 2 is implied this way: accuracies all near 1/2 with a loss at or above ln 2.
+    if chance is None and vl is not None and np.isfinite(vl).any() and 0.4 <= a.min() and a.max() <= 0.6:
+        if bool((vl >= math.log(2) - 0.01).all()):
+            classes, chance = 2, 0.5
+            base["chance"] = chance
     if chance is not None:
+        # The typical epoch within noise of chance, and no epoch clearly above it.
         if n:
-            low, _ = wilson_interval(float(a.max()), n)
-            near = float(low) <= chance
+            low, _ = wilson_interval(float(np.median(a)), n)
+            near = float(low) <= chance and a.max() <= chance + CHANGE_Z * math.sqrt(chance * (1 - chance) / n)
         else:
             near = float(a.max()) <= chance + 0.02
         no_better = vl is None or bool((vl >= math.log(classes) - 0.01).all())

@@ -19,9 +19,12 @@ last value alone:
   two) all stay above the minimum by more than :data:`NOISE_MULTIPLE` times
   that noise. One high last epoch between low ones is a spike.
 * **Not the curve's ordinary wandering.** Before its minimum, a plateauing
-  curve has already risen and come back down; a rise after the minimum no
-  larger than the largest such reversed swing in the epochs just before it
+  or volatile curve has already risen and come back down; a rise after the
+  minimum no larger than the largest such reversed swing before it
   (:func:`reversed_swing`) is the same wandering, not a turn.
+* **Improving** needs the fall from the first epoch to the minimum to
+  exceed :data:`IMPROVING_DROP_NOISE` noise units and, from 5 epochs on, a
+  falling Mann-Kendall trend over the whole curve.
 * **Material.** A sustained, new rise is overfitting only when the later
   epochs sit at least :data:`MATERIAL_RISE_PCT` above the minimum.
 
@@ -35,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+from dynamics.stats.trends import trend_test
 
 __all__ = [
     "LOSS_PATTERNS",
@@ -62,8 +67,6 @@ IMPROVING_DROP_NOISE = 3.0
 #: A curve that has made and undone swings of this many percent (or spikes this far above its
 #: smoothed level) is volatile rather than flat.
 VOLATILE_SWING_PCT = 20.0
-#: The reversed swings compared with a rise are looked for this many epochs (at least) before the minimum.
-SWING_WINDOW = 5
 
 THRESHOLDS = {
     "min_epochs": MIN_EPOCHS,
@@ -72,7 +75,6 @@ THRESHOLDS = {
     "min_epochs_after": MIN_EPOCHS_AFTER,
     "improving_drop_noise": IMPROVING_DROP_NOISE,
     "volatile_swing_pct": VOLATILE_SWING_PCT,
-    "swing_window": SWING_WINDOW,
 }
 
 
@@ -273,9 +275,10 @@ def classify_loss_curve(
     n_after = len(v) - 1 - i
     noise = curve_noise(e, v, halfwidth=val_halfwidth)
     threshold = max(NOISE_MULTIPLE * noise, 2 * val_halfwidth)
-    window = v[max(0, i - max(SWING_WINDOW, n_after)):i + 1]
+    # Swings before the minimum: any rise there was undone (the minimum comes after it).
+    window = v[:i + 1]
     swing, lo, hi = reversed_swing(window)
-    offset = max(0, i - max(SWING_WINDOW, n_after))
+    offset = 0
     max_swing = max(reversed_swing(v[: k + 1])[0] for k in range(len(v)))
     base = dict(best_epoch=int(e[i]), best_value=float(v[i]), last_epoch=int(e[-1]), last_value=float(v[-1]),
                 epochs_after=n_after, noise=noise, threshold=threshold,
@@ -284,10 +287,15 @@ def classify_loss_curve(
                 earlier_swing_epochs=(int(e[offset + lo]), int(e[offset + hi])) if lo is not None else None,
                 max_swing_pct=max_swing)
     volatile = max_swing >= VOLATILE_SWING_PCT
+    # Improvement needs a fall beyond noise and, given enough epochs to test, a falling trend
+    # (a flat noisy curve can start high by chance).
+    dropped = v[0] - v[i] > IMPROVING_DROP_NOISE * noise and v[0] - v[i] > 2 * val_halfwidth
+    falling = len(v) < 5 or trend_test(e, v).verdict == "falling"
+    improved = dropped and falling
 
     if v[-1] - v[i] <= threshold:
         # The last epoch is at the minimum, or within the curve's noise of it.
-        if v[0] - v[i] > IMPROVING_DROP_NOISE * noise and v[0] - v[i] > 2 * val_halfwidth:
+        if improved:
             return LossCurve("improving", "ends_at_minimum", **base)
         return LossCurve("plateau", "no_fall_beyond_noise", **base)
     if n_after < MIN_EPOCHS_AFTER:
@@ -295,7 +303,7 @@ def classify_loss_curve(
             return LossCurve("volatile", "within_earlier_swings", **base)
         if _pct(v[-1] - v[i], v[i]) >= MATERIAL_RISE_PCT:
             return LossCurve("early_sign", "few_epochs_after", **base)
-        if v[0] - v[i] > IMPROVING_DROP_NOISE * noise and v[0] - v[i] > 2 * val_halfwidth:
+        if improved:
             return LossCurve("improving", "small_bump_after_fall", **base)
         return LossCurve("plateau", "small_rise", **base)
     k = tail_length(n_after)
