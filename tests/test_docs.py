@@ -172,6 +172,7 @@ def test_first_screen_is_what_analyze_prints() -> None:
     assert shown and printed[: len(shown)] == shown, "the README's first screen is not what analyze prints now"
 
 
+@pytest.mark.slow
 @pytest.mark.train
 def test_readme_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np

@@ -1,4 +1,4 @@
-"""Era-by-era layouts from keras_log_formats.md, written out by hand from the notes.
+"""Era-by-era layouts from docs/keras-formats.md, written out by hand from it.
 
 Each case is a layout the format notes document with a corpus number that is
 not shipped here (the held-back kind of log): the test text is built from the
