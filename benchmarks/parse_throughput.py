@@ -25,8 +25,8 @@ that memory does not grow with the file.
 
 Run: ``python benchmarks/parse_throughput.py`` (``--style keras2`` for the
 Keras 2 bar, ``--style keras2-notty`` for one line per update -- the worst
-case -- ``--mb 200`` for the size, ``--repeat 7``). Prints Markdown for the
-README.
+case -- ``--mb 200`` for the size, ``--repeat 7``). Prints Markdown for
+docs/performance.md#parser-throughput.
 """
 
 from __future__ import annotations

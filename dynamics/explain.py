@@ -1,7 +1,7 @@
 """Explain a recorded run sample by sample: where does the rising val_loss come from?
 
 The literature offers three stories for "val_acc flat, val_loss up"
-(``anchors.md`` Sec. 0). A recorded run -- every validation sample's prediction
+(docs/methods.md#the-question-and-three-stories). A recorded run -- every validation sample's prediction
 at every epoch -- can confirm or refute each with exact numbers:
 
 1. **Overconfident mistakes** (Guo et al. 2017; Mukhoti et al. 2020): the rise

@@ -1,4 +1,4 @@
-"""Read a ``keras.callbacks.CSVLogger`` file, or a History saved with pandas (keras_log_formats.md §8).
+"""Read a ``keras.callbacks.CSVLogger`` file, or a History saved with pandas (docs/keras-formats.md#8-csvlogger).
 
 CSVLogger writes ``epoch`` then the log keys in alphabetical order; the
 ``epoch`` column is the 0-based hook index, shown here 1-based as the

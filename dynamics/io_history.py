@@ -1,4 +1,4 @@
-"""Read a saved ``History.history`` (keras_log_formats.md §9).
+"""Read a saved ``History.history`` (docs/keras-formats.md#9-historyhistory).
 
 Accepted shapes: ``json.dump(history.history, f)`` -- ``{"loss": [...],
 "val_loss": [...]}`` -- including Keras 3's non-standard ``NaN`` /

@@ -1,8 +1,8 @@
 """Import Keras with a working backend, or say in one line how to get one.
 
 Keras itself defaults to TensorFlow, reads ``~/.keras/keras.json`` and fails
-to import in an environment that has only JAX (see the README's backend
-section). dynamics trains on JAX unless told otherwise: ``KERAS_BACKEND`` is
+to import in an environment that has only JAX (see
+docs/backends.md#why-jax-is-the-default). dynamics trains on JAX unless told otherwise: ``KERAS_BACKEND`` is
 respected when set, and otherwise set to ``"jax"`` *before* Keras is first
 imported. Nothing here imports Keras at module import time.
 """

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 #: Printed metric names that mean the same thing as a canonical name. Only
-#: unambiguous spellings are folded (see keras_log_formats.md, checklist 10):
+#: unambiguous spellings are folded (docs/keras-formats.md#10-checklist-for-the-parser, item 10):
 #: ``acc`` is always accuracy, ``lr`` is always the learning rate; names such
 #: as ``sparse_categorical_accuracy`` or ``mae`` are kept as printed.
 _ALIASES = {

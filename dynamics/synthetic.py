@@ -17,8 +17,8 @@ review states its opinion early and rambles on -- so the model cannot read
 the label; it can only memorize those training reviews by their filler
 words. That is what reproduces the seed's curves: as training goes on the
 model grows confident on the unreadable validation reviews, right or wrong
-at random, so ``val_loss`` climbs while ``val_accuracy`` holds (README,
-"Training the IMDB LSTM"). Extra label noise, if wanted, comes from
+at random, so ``val_loss`` climbs while ``val_accuracy`` holds (see
+docs/training.md#the-synthetic-reviews). Extra label noise, if wanted, comes from
 :func:`dynamics.datasets.flip_labels`.
 
 Token ids follow ``keras.datasets.imdb``'s convention: 0 is padding, 1 marks

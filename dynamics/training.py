@@ -29,7 +29,7 @@ from dynamics.errors import ArgumentError
 POOLINGS = ("last", "mean", "max")
 VALIDATIONS = ("split", "test")
 #: Epochs when ``--epochs`` is not given: the classic example's 15 for IMDB; 10
-#: for the synthetic set, enough for its val_loss to climb (README).
+#: for the synthetic set, enough for its val_loss to climb (docs/training.md#the-synthetic-reviews).
 DEFAULT_EPOCHS = {"imdb": 15, "synthetic": 10}
 
 
@@ -178,7 +178,7 @@ def build_model(config: TrainConfig, pooling: str, keras: Any) -> Any:
         x = layers.GlobalAveragePooling1D()(x) if pooling == "mean" else _masked_max_layer(keras)()(x)
     outputs = layers.Dense(1, activation="sigmoid")(x)
     model = keras.Model(inputs, outputs, name=f"imdb_lstm_{pooling}")
-    # jit_compile stays "auto": on JAX, False makes epochs 13-18x slower (README)
+    # jit_compile stays "auto": on JAX, False makes epochs 13-18x slower (docs/backends.md#why-jax-is-the-default)
     model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 

@@ -1,6 +1,6 @@
 """A test-side re-implementation of what ``model.fit`` prints, era by era.
 
-Written from ``keras_log_formats.md`` (the format strings it quotes from
+Written from docs/keras-formats.md (the format strings it quotes from
 ``Progbar.update``, ``ProgbarLogger`` and the callbacks), independently of
 ``dynamics.parse``: the round-trip tests render random histories with it and
 check that the parser reads back exactly the printed values.

@@ -1,8 +1,8 @@
-"""Era-by-era layouts from keras_log_formats.md, written out by hand from the notes.
+"""Era-by-era layouts from docs/keras-formats.md, written out by hand from it.
 
-Each case is a layout the format notes document with a corpus number that is
+Each case is a layout docs/keras-formats.md documents with a corpus number that is
 not shipped here (the held-back kind of log): the test text is built from the
-format strings quoted in the notes, not copied from a file.
+format strings quoted there, not copied from a file.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What a paste picks up on its way from the terminal: typography, line prefixes, lost line breaks.
 
-Each case is built from the format notes' row layouts with the damage a
+Each case is built from the row layouts of docs/keras-formats.md with the damage a
 real tool does to it (a log collector's prefix, a blog's en dashes, a
 notebook copy that lost the break after the header).
 """

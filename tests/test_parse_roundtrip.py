@@ -1,6 +1,6 @@
 """Round trip: random histories printed in each era's format parse back exactly.
 
-The printer (tests/keras_printer.py) is written from the format notes, not
+The printer (tests/keras_printer.py) is written from docs/keras-formats.md, not
 from the parser. Values are compared at print precision: what Keras printed
 (``%.4f`` / ``%.4e``) read back with ``float``.
 """

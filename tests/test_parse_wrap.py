@@ -1,7 +1,7 @@
 """Rows and callback messages broken across lines by a terminal or a forum.
 
-The rows are written from the format notes (one per layout in
-keras_log_formats.md §3-§4); every cut position is tried, since a terminal
+The rows are written from the format reference (one per layout in
+docs/keras-formats.md sections 3-4); every cut position is tried, since a terminal
 cuts at its width wherever that falls.
 """
 

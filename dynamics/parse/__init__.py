@@ -18,8 +18,8 @@ When no progress-bar epoch is found, :mod:`~dynamics.parse.tables` gives
 the epoch tables and ``history.history`` dicts pasted among the prose
 instead (a printed DataFrame, Markdown, CSV text).
 
-Only complete end-of-epoch rows become table rows; the format notes this
-follows are ``keras_log_formats.md`` (see README, "Formats supported").
+Only complete end-of-epoch rows become table rows; the format reference this
+follows is docs/keras-formats.md (what is read, and what not: docs/formats.md).
 
 These functions read *printed* logs only. :func:`dynamics.io.load_runs` (and
 :func:`dynamics.io.parse_text`) also sniff CSVLogger files, History JSON, run

@@ -7,7 +7,7 @@ collapsed into one line, a callback message glued to a progress bar), so
 counter -- and then reads each piece. A line that is only ``....`` marks
 epochs the poster left out.
 
-The row grammar covers every era in ``keras_log_formats.md``::
+The row grammar covers every era in docs/keras-formats.md::
 
     [counter] [bar] time-fields - name: value - name: value ... [- 21s/epoch - 19ms/step]
 
@@ -103,7 +103,7 @@ class Row:
 
     @property
     def style(self) -> str:
-        """The era this row's layout points to (see keras_log_formats.md §1)."""
+        """The era this row's layout points to (see docs/keras-formats.md#1-how-to-tell-the-eras-apart)."""
         if self.bar == "keras3" or (self.bar is None and self.per_unit_first):
             return "keras3"
         if self.unit == "sample" or self.epoch_seconds is not None:

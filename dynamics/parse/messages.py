@@ -1,4 +1,7 @@
-"""Callback messages and the ``Train on ...`` line (keras_log_formats.md §5, §7).
+"""Callback messages and the ``Train on ...`` line.
+
+Formats: docs/keras-formats.md#5-lines-printed-before-the-first-epoch and
+docs/keras-formats.md#7-callback-messages-and-where-they-land.
 
 Every era's wording is matched: ``Epoch 00020: val_acc did not improve``
 (Keras <= 2.1.5, no value), ``... did not improve from 0.05168``, ``improved

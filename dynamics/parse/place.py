@@ -1,6 +1,7 @@
 """Decide which line of each slot is an epoch's row, and which epoch it is.
 
-The rules, each from keras_log_formats.md §7 and §10:
+The rules, each from docs/keras-formats.md#7-callback-messages-and-where-they-land
+and docs/keras-formats.md#10-checklist-for-the-parser:
 
 * a slot's row is its first complete line -- the first with ``val_*`` when
   the run validates, because Keras 3 (and tf.keras in notebooks) leaves an
@@ -203,7 +204,7 @@ def _align_by_messages(
     """
     best: tuple[int, int] | None = None
     m = len(units)
-    # Only standalone Keras 2.2-2.3 printed the row first (§7.1).
+    # Only standalone Keras 2.2-2.3 printed the row first (docs/keras-formats.md#71-order-of-callbacks-which-decides-the-layout).
     for layout in ("before", "after") if style == "keras2" else ("before",):
         votes: Counter[int] = Counter()
         for gap, msg in _message_gaps(items):

@@ -1,6 +1,6 @@
 """Calibration of one epoch's predictions: ECE, MCE, reliability, Brier, AUC.
 
-Definitions (``anchors.md`` Sec. 3):
+Definitions (docs/methods.md#calibration):
 
 * **Top-label** reliability (Guo et al. 2017, Sec. 2): each sample's
   confidence is its top-class probability, binned into ``n_bins`` (15, as

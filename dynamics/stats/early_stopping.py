@@ -1,7 +1,7 @@
 """Early-stopping what-ifs: Keras 3 ``EarlyStopping`` replayed on a log.
 
 :func:`replay_early_stopping` follows ``keras/src/callbacks/early_stopping.py``
-(Keras 3.15) decision by decision (anchors.md, section 5):
+(Keras 3.15) decision by decision (docs/methods.md#early-stopping-replayed):
 
 * epochs whose 0-based index is below ``start_from_epoch``, or whose monitor
   value is absent, are skipped entirely;

@@ -1,7 +1,7 @@
 """Prechelt's stopping criteria GL_alpha, PQ_alpha and UP_s on a log.
 
 Prechelt, "Early Stopping -- But When?" (Neural Networks: Tricks of the
-Trade, LNCS 1524, 1998; anchors.md section 4; formulas cross-checked with
+Trade, LNCS 1524, 1998; docs/methods.md#prechelts-criteria; formulas cross-checked with
 JuliaAI/EarlyStopping.jl ``src/criteria.jl``). With validation error
 ``E_va(t)`` and training error ``E_tr(t)`` after epoch t:
 

@@ -1,7 +1,7 @@
 """How exactly a logged number is known: print rounding and metric direction.
 
 A Keras progress line rounds every value: ``' %.4f'`` when ``abs(v) > 1e-3``,
-else ``' %.4e'`` (keras_log_formats.md, section 3.1; the same rule in every
+else ``' %.4e'`` (docs/keras-formats.md#31-keras-01-to-208; the same rule in every
 era). A value read back from such a line is only known to lie within a
 *half-width* of the printed number, and every statistic in
 :mod:`dynamics.stats` that makes a yes/no decision (did val_loss improve? is

@@ -11,7 +11,7 @@ sit side by side for each epoch:
   around a slowly moving level (differences cancel the slow trend);
 * the **binomial sampling noise** ``sqrt(acc (1 - acc) / n_val)``: how far
   an accuracy measured on ``n_val`` samples is from the model's accuracy on
-  the whole population (``anchors.md`` Sec. 11: 0.0025 at n = 25,000,
+  the whole population (docs/methods.md#seeds: 0.0025 at n = 25,000,
   acc = 0.81).
 
 When the run-to-run spread is no bigger than the binomial noise, the choice

@@ -1,7 +1,7 @@
 """Trend tests for short, gappy epoch series: Mann-Kendall and Theil-Sen.
 
 The Mann-Kendall test is Kendall's tau between the series and time
-(anchors.md, section 9). Keras logs hold 5 to 100 epochs, often with gaps, so
+(docs/methods.md#trends-mann-kendall-and-theil-sen). Keras logs hold 5 to 100 epochs, often with gaps, so
 the test here
 
 * uses the *real epoch numbers* as x (an elided stretch is a long step in x,
