@@ -81,6 +81,20 @@ class Context:
         """True when a binary model is assumed: nothing says otherwise and no accuracy is below 0.5."""
         return self.classes is None and not self.multiclass and self.binary_plausible
 
+    def valid_run(self) -> Run:
+        """The run as the analyses should see it: impossible validation epochs (sanity glitches) blanked in
+        the ``val_`` columns, and every number of an epoch whose loss was NaN or inf blanked (a NaN model's
+        accuracy of 0 is not a prediction)."""
+        bad_val = self.facts.glitch_epochs.get("val_") or []
+        dead = self.facts.nonfinite_epochs
+        if not bad_val and not dead:
+            return self.run
+        table = self.run.epochs.copy()
+        cols = [c for c in table.columns if c.startswith("val_")]
+        table.loc[table.index.isin(bad_val), cols] = np.nan
+        table.loc[table.index.isin(dead), :] = np.nan
+        return Run(table, self.run.meta, self.run.events)
+
     def add_epoch_columns(self, columns: pd.DataFrame) -> None:
         """Join per-epoch columns onto ``tables["epochs"]`` (the run's table at first)."""
         base = self.tables.get("epochs")

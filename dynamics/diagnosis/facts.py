@@ -24,8 +24,9 @@ from dynamics.stats.trends import TrendResult
 class Facts:
     """Intermediate results shared between producers."""
 
-    # sanity: the first epoch with a non-finite loss
+    # sanity: the first epoch with a non-finite loss, and every such epoch (its other numbers are not predictions)
     diverged: int | None = None
+    nonfinite_epochs: list[int] = field(default_factory=list)
     # sanity: impossible epochs among consistent ones, by prefix ("" training, "val_" validation)
     glitch_epochs: dict[str, list[int]] = field(default_factory=dict)
     # sanity: the loss is below any cross-entropy at the accuracy, at every epoch (by prefix)

@@ -30,7 +30,7 @@ def produce(ctx: Context) -> list[Finding]:
     acc = ctx.val_accuracy
     if not ctx.has(acc):
         return []
-    s = ctx.run.series(acc).dropna()
+    s = ctx.valid_run().series(acc).dropna()
     after = _after_best(ctx, s)
     if ctx.n_val is None:
         return [_unknown_n(ctx, after)]
@@ -151,6 +151,16 @@ def _spread(ctx: Context, after: pd.Series, n: int) -> Finding:
         claim = (f"After epoch {e0}, {acc} printed {num(after.iloc[0])} at all {vr.m} logged epochs: it did not move, "
                  "so there is no wobble to explain.")
         return Finding("val_accuracy_spread", "info", claim, {"after_epoch": e0, **vr.to_dict()}, None, "noise")
+    curve = ctx.facts.accuracy_curve
+    if vr.p_value >= 0.05 and curve is not None and curve.pattern == "real_decline":
+        claim = (head + " - no more spread around their mean than sampling noise, but this test ignores the order of "
+                 f"the epochs: {acc} fell from {num(curve.best_value)} (epoch {curve.best_epoch}) to a median of "
+                 f"{num(curve.tail_level)} over the last {len(curve.tail_epochs)} epochs, {abs(curve.change_se):.1f} "
+                 f"standard errors of a difference on {curve.n:,} samples (more than the "
+                 f"{curve.thresholds['change_z']:g} a real change needs): a real decline, not noise.")
+        ctx.facts.spread = vr
+        return Finding("val_accuracy_spread", "warning", claim, {"after_epoch": e0, **vr.to_dict(),
+                                                                  "decline": curve.to_dict()}, None, "noise")
     if vr.p_value >= 0.05:
         claim = (head + " - no more spread than sampling noise. Every epoch scores the same samples, so this does not "
                  "make the wobble sampling noise; it means the epochs differ by no more than the uncertainty of any "

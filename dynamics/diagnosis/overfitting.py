@@ -15,21 +15,10 @@ from dynamics.stats.precision import metric_direction
 from dynamics.stats.trends import TrendResult, metric_trend, min_attainable_p, trend_test
 
 
-def _without_glitches(ctx: Context) -> Run:
-    """The run with impossible validation epochs (see the sanity findings) blanked out."""
-    bad = ctx.facts.glitch_epochs.get("val_")
-    if not bad:
-        return ctx.run
-    table = ctx.run.epochs.copy()
-    cols = [c for c in table.columns if c.startswith("val_")]
-    table.loc[table.index.isin(bad), cols] = np.nan
-    return Run(table, ctx.run.meta, ctx.run.events)
-
-
 def produce(ctx: Context) -> list[Finding]:
     """Best epochs, overfitting onset (with its trend test), generalization gap, trends after the best epoch."""
     out: list[Finding] = []
-    run = _without_glitches(ctx)
+    run = ctx.valid_run()
     gaps = gap_table(run)
     if not gaps.empty:
         ctx.add_epoch_columns(gaps.add_prefix("gap_"))

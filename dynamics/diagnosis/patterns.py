@@ -36,12 +36,8 @@ def produce(ctx: Context) -> list[Finding]:
 
 
 def _valid_val(ctx: Context, column: str) -> np.ndarray:
-    """A validation column with the impossible (glitch) epochs blanked out."""
-    values = ctx.run.series(column).to_numpy(dtype=float).copy()
-    bad = ctx.facts.glitch_epochs.get("val_")
-    if bad:
-        values[np.isin(ctx.epochs, bad)] = np.nan
-    return values
+    """A validation column as :meth:`Context.valid_run` sees it."""
+    return ctx.valid_run().series(column).to_numpy(dtype=float)
 
 
 def loss_curve(ctx: Context) -> LossCurve | None:

@@ -70,6 +70,7 @@ def _non_finite(ctx: Context) -> list[Finding]:
         printed = set(ctx.run.meta.printed_nan.get(col, []))
         bad = [int(e) for e, v in s.items() if (math.isnan(v) and int(e) in printed) or math.isinf(v)]
         if bad:
+            ctx.facts.nonfinite_epochs = sorted(set(ctx.facts.nonfinite_epochs) | set(bad))
             first = bad[0]
             value = s.loc[first]
             shown = "nan" if math.isnan(value) else num(value)
