@@ -205,6 +205,16 @@ def _overconfidence(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
 def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     pe = a.per_epoch
     b, e = f["best_epoch"], f["last_epoch"]
+    if "temperature" in a.unavailable:
+        return Finding(
+            "temperature_scaling",
+            "undetermined",
+            "Cannot tell how much of the rise is miscalibration: temperature scaling is not available with compact "
+            f"storage: {a.unavailable['temperature']}. Record with the default storage (all K probabilities) to "
+            "split the rise into miscalibration and lost discrimination.",
+            {"unavailable": a.unavailable},
+            topic="samples",
+        )
     if "removed_by_temperature" not in f:
         return Finding(
             "temperature_scaling",

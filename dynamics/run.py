@@ -215,6 +215,9 @@ class Predictions:
     @property
     def n_classes(self) -> int:
         """2 for a binary (sigmoid) model, else the width of the proba arrays."""
+        known = getattr(self.proba, "n_classes", None)  # compact storage says; its records do not show K
+        if known is not None:
+            return int(known)
         if not len(self.proba):
             return int(self.y_true.max()) + 1 if self.y_true.size else 0
         first = self.proba[0]
@@ -228,8 +231,18 @@ class Predictions:
         for epoch, proba in zip(self.epochs, self.proba):
             yield int(epoch), proba
 
+    @property
+    def compact(self) -> bool:
+        """True when the epochs are stored compactly (top-k classes, no full vectors; :mod:`dynamics.rundir.compact`)."""
+        return getattr(self.proba, "encoding", None) == "compact-float16"
+
     def stacked(self, dtype: Any = np.float32) -> np.ndarray:
         """All epochs as one array ``(E, n)`` or ``(E, n, k)`` (holds it all)."""
+        if self.compact:
+            from dynamics.errors import InputError
+
+            raise InputError("these predictions are stored compactly (top-k classes): there are no full "
+                             "probability vectors to stack")
         return np.stack([np.asarray(p, dtype=dtype) for p in self.proba])
 
 
