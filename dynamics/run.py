@@ -130,7 +130,8 @@ class RunMeta:
     ``format`` says what the source was: ``"progbar"`` (a printed log),
     ``"csvlogger"``, ``"csv"`` (a History saved with pandas' ``to_csv``),
     ``"table"`` (a table printed by pandas, or pasted as Markdown or text),
-    ``"history-json"`` or ``"recorded"`` (a run directory).
+    ``"history-json"``, ``"recorded"`` (a run directory) or ``"live"`` (the
+    epoch logs of a training in progress, :class:`dynamics.live.LiveDiagnosis`).
     ``era`` is the detected Keras generation when the format shows it:
     ``"keras0"``, ``"keras1"`` (0.2 to 2.0.8), ``"keras2"`` (2.0.9 to 2.3.1),
     ``"tfkeras"`` (tf.keras / tf-keras) or ``"keras3"``. ``verbose`` is 1 or 2
@@ -287,6 +288,12 @@ class Run:
         """A short name for displays: source, plus the run number if several."""
         name = self.meta.source
         return f"{name} (run {self.meta.run_index + 1})" if self.meta.run_index else name
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the run's diagnosis -- verdict, loss/accuracy figure, first findings (static HTML)."""
+        from dynamics.report.notebook import run_html
+
+        return run_html(self)
 
     # -- export ------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
