@@ -296,6 +296,17 @@ class Run:
         return run_html(self)
 
     # -- export ------------------------------------------------------------
+    def to_cleanlab(self, *, epoch: int | None = None) -> Any:
+        """``(pred_probs, labels, samples, epoch)`` for ``cleanlab.filter.find_label_issues(labels, pred_probs)``.
+
+        One recorded epoch's validation probabilities (the kept epoch by
+        default) with each sample's training dynamics; see
+        :func:`dynamics.cleanlab_inputs.cleanlab_inputs`.
+        """
+        from dynamics.cleanlab_inputs import cleanlab_inputs
+
+        return cleanlab_inputs(self, epoch=epoch)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``dynamics parse --json``: meta, epochs, events.
 
