@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DynamicsError",
     "Event",
+    "LiveDiagnosis",
     "Predictions",
     "PredictionRecorder",
     "Run",
@@ -34,6 +35,7 @@ _LAZY = {
     "load_run": ("dynamics.io", "load_run"),
     "load_runs": ("dynamics.io", "load_runs"),
     "PredictionRecorder": ("dynamics.callback", "PredictionRecorder"),
+    "LiveDiagnosis": ("dynamics.live", "LiveDiagnosis"),
 }
 
 

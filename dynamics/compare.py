@@ -69,6 +69,12 @@ class Comparison:
     def runs(self) -> list[Any]:
         return [d.run for d in self.diagnoses]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the verdict, the runs' curves and the first findings (static HTML)."""
+        from dynamics.report.notebook import comparison_html
+
+        return comparison_html(self)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {"summary": self.summary, "groups": self.group_summary}
         for name, spread in self.spreads.items():

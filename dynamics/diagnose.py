@@ -118,6 +118,12 @@ class Diagnosis:
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the verdict, the loss/accuracy figure and the first findings (static HTML)."""
+        from dynamics.report.notebook import diagnosis_html
+
+        return diagnosis_html(self)
+
     def get(self, code: str) -> Finding | None:
         """The first finding with this code, or None."""
         return next((f for f in self.findings if f.code == code), None)

@@ -205,6 +205,16 @@ def _overconfidence(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
 def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     pe = a.per_epoch
     b, e = f["best_epoch"], f["last_epoch"]
+    if "temperature" in a.unavailable:
+        return Finding(
+            "temperature_scaling",
+            "undetermined",
+            "Cannot tell how much of the rise is miscalibration: temperature scaling is not available with compact "
+            f"storage: {a.unavailable['temperature']}. Record with the default storage (all K probabilities) to "
+            "split the rise into miscalibration and lost discrimination.",
+            {"unavailable": a.unavailable},
+            topic="samples",
+        )
     if "removed_by_temperature" not in f:
         return Finding(
             "temperature_scaling",
@@ -329,12 +339,18 @@ def _summary(a: SampleAnalysis, f: dict[str, Any], stories: list[Finding]) -> Fi
         nature = f"the rise is {nature} (one temperature removes {pct(max(calib.evidence['removed_share'], 0.0))})"
     stories_text = ", ".join(held) if held else "none of the three stories"
     removed = f.get("removed_by_temperature", math.nan)
+    if math.isfinite(removed):
+        scaling = f"temperature scaling removes {pct(max(removed, 0.0))} of it"
+    elif "temperature" in a.unavailable:
+        scaling = "temperature scaling is not available with compact storage"
+    else:
+        scaling = "temperature scaling was not computed"
     claim = (
         f"val_loss rose {pct(f['relative_rise'])} from epoch {f['best_epoch']} ({f['loss_best']:.4f}) to epoch "
         f"{f['last_epoch']} ({f['loss_end']:.4f}) while val_accuracy went {100 * f['acc_best']:.2f}% -> "
         f"{100 * f['acc_end']:.2f}% (range {100 * f['acc_min_after']:.2f}-{100 * f['acc_max_after']:.2f}%). "
         f"The rise is {pct(a.rise.share_wrong_best)} from samples already wrong at epoch {f['best_epoch']}, "
-        f"temperature scaling removes {pct(max(removed, 0.0))} of it, {pct(a.rise.fraction_for_half, 1)} of samples carry half "
+        f"{scaling}, {pct(a.rise.fraction_for_half, 1)} of samples carry half "
         f"of it, {pct(f['flip_rate'], 1)} of samples flip each epoch while accuracy moves "
         f"{100 * f['acc_move']:.2f} points. Explained by: {stories_text}"
         + (f"; {nature}." if nature else ".")
@@ -347,6 +363,7 @@ def _summary(a: SampleAnalysis, f: dict[str, Any], stories: list[Finding]) -> Fi
     }  # fmt: skip
     evidence["share_wrong_at_best"] = a.rise.share_wrong_best
     evidence["removed_by_temperature"] = removed
+    evidence["temperature_unavailable"] = a.unavailable.get("temperature")
     evidence["fraction_for_half"] = a.rise.fraction_for_half
     evidence["stories"] = held
     return Finding("val_loss_rise", "warning", claim, evidence, topic="samples")

@@ -130,7 +130,8 @@ class RunMeta:
     ``format`` says what the source was: ``"progbar"`` (a printed log),
     ``"csvlogger"``, ``"csv"`` (a History saved with pandas' ``to_csv``),
     ``"table"`` (a table printed by pandas, or pasted as Markdown or text),
-    ``"history-json"`` or ``"recorded"`` (a run directory).
+    ``"history-json"``, ``"recorded"`` (a run directory) or ``"live"`` (the
+    epoch logs of a training in progress, :class:`dynamics.live.LiveDiagnosis`).
     ``era`` is the detected Keras generation when the format shows it:
     ``"keras0"``, ``"keras1"`` (0.2 to 2.0.8), ``"keras2"`` (2.0.9 to 2.3.1),
     ``"tfkeras"`` (tf.keras / tf-keras) or ``"keras3"``. ``verbose`` is 1 or 2
@@ -215,6 +216,9 @@ class Predictions:
     @property
     def n_classes(self) -> int:
         """2 for a binary (sigmoid) model, else the width of the proba arrays."""
+        known = getattr(self.proba, "n_classes", None)  # compact storage says; its records do not show K
+        if known is not None:
+            return int(known)
         if not len(self.proba):
             return int(self.y_true.max()) + 1 if self.y_true.size else 0
         first = self.proba[0]
@@ -228,8 +232,18 @@ class Predictions:
         for epoch, proba in zip(self.epochs, self.proba):
             yield int(epoch), proba
 
+    @property
+    def compact(self) -> bool:
+        """True when the epochs are stored compactly (top-k classes, no full vectors; :mod:`dynamics.rundir.compact`)."""
+        return getattr(self.proba, "encoding", None) == "compact-float16"
+
     def stacked(self, dtype: Any = np.float32) -> np.ndarray:
         """All epochs as one array ``(E, n)`` or ``(E, n, k)`` (holds it all)."""
+        if self.compact:
+            from dynamics.errors import InputError
+
+            raise InputError("these predictions are stored compactly (top-k classes): there are no full "
+                             "probability vectors to stack")
         return np.stack([np.asarray(p, dtype=dtype) for p in self.proba])
 
 
@@ -275,7 +289,24 @@ class Run:
         name = self.meta.source
         return f"{name} (run {self.meta.run_index + 1})" if self.meta.run_index else name
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the run's diagnosis -- verdict, loss/accuracy figure, first findings (static HTML)."""
+        from dynamics.report.notebook import run_html
+
+        return run_html(self)
+
     # -- export ------------------------------------------------------------
+    def to_cleanlab(self, *, epoch: int | None = None) -> Any:
+        """``(pred_probs, labels, samples, epoch)`` for ``cleanlab.filter.find_label_issues(labels, pred_probs)``.
+
+        One recorded epoch's validation probabilities (the kept epoch by
+        default) with each sample's training dynamics; see
+        :func:`dynamics.cleanlab_inputs.cleanlab_inputs`.
+        """
+        from dynamics.cleanlab_inputs import cleanlab_inputs
+
+        return cleanlab_inputs(self, epoch=epoch)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``dynamics parse --json``: meta, epochs, events.
 

@@ -28,10 +28,10 @@ def _pct(x: float, digits: int = 0) -> str:
 
 
 def _correct_at(predictions: Any, epoch: int) -> np.ndarray:
-    from dynamics.stats.probabilities import EpochView
+    from dynamics.stats.probabilities import view_at
 
     i = int(np.flatnonzero(np.asarray(predictions.epochs) == epoch)[0])
-    return EpochView(predictions.proba[i], predictions.y_true, epoch=epoch).correct
+    return view_at(predictions, i).correct
 
 
 def _pair_text(t: Any, first: int, last: int, what: str) -> str:

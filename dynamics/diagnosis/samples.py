@@ -104,12 +104,14 @@ def _stories_verdict(ctx: Context, summary: Finding | None) -> None:
     nature = ""
     if math.isfinite(removed):
         nature = "; the rise is mostly miscalibration" if removed >= 0.5 else "; the rise is mostly lost discrimination"
+        scaling = f"removes {_pct(max(removed, 0.0))} of it"
+    else:
+        scaling = "is not available with compact storage" if ev.get("temperature_unavailable") else "removes n/a of it"
     ctx.offer_verdict(12, (
         f"Sample by sample ({ev['n']:,} validation samples, {ev['epochs']} epochs recorded): the rise is "
         f"{_pct(ev['share_wrong_at_best'])} from samples already wrong at epoch {ev['best_epoch']}, temperature scaling "
-        f"removes {_pct(max(removed, 0.0)) if math.isfinite(removed) else 'n/a'} of it, "
-        f"{_pct(ev['fraction_for_half'], 1)} of samples carry half of it, {_pct(ev['flip_rate'], 1)} of samples flip each "
-        f"epoch while accuracy moves {100 * ev['acc_move']:.2f} points: {held}{nature}."
+        f"{scaling}, {_pct(ev['fraction_for_half'], 1)} of samples carry half of it, {_pct(ev['flip_rate'], 1)} of samples "
+        f"flip each epoch while accuracy moves {100 * ev['acc_move']:.2f} points: {held}{nature}."
     ), key="samples")
 
 

@@ -17,6 +17,7 @@ from dynamics.report.figures import RenderedFigure, compare_figures, run_figures
 from dynamics.report.tables import TableSpec, compare_tables, run_tables
 
 if TYPE_CHECKING:
+    from dynamics.compare import Comparison
     from dynamics.report.content import CompareReport, RunReport
 
 #: Titles of topics the diagnosis does not name.
@@ -94,7 +95,7 @@ def context_line(report: RunReport) -> str:
     bits = context_bits(report.diagnosis.context, [int(e) for e in report.run.epochs.index])
     fmt = report.run.meta.format
     bits.append({"progbar": "printed log", "csvlogger": "CSVLogger file", "history-json": "History JSON",
-                 "recorded": "recorded run"}.get(fmt, fmt))
+                 "recorded": "recorded run", "live": "epoch logs so far (LiveDiagnosis)"}.get(fmt, fmt))
     if report.analysis is not None:
         a = report.analysis.val
         bits.append(f"{a.n_samples:,} validation samples recorded over {len(a.epochs)} epochs")
@@ -127,14 +128,20 @@ def run_document(reports: Sequence[RunReport], *, title: str | None = None, figu
     return Document(title, [run_section(r, i + 1, figures=figures) for i, r in enumerate(reports)])
 
 
-def compare_document(report: CompareReport, *, title: str | None = None, figures: bool = True) -> Document:
-    """A comparison: its summary section, then each run's verdict and findings (without their figures)."""
-    c = report.comparison
+def compare_context(c: Comparison) -> tuple[str, list[str]]:
+    """The context line and the verdict of a comparison."""
     groups = sum(1 for members in c.groups.values() if len(members) > 1)
     context = f"{len(c.labels)} runs in {len(c.groups)} configuration{'s' if len(c.groups) != 1 else ''}" + (
         f"; {groups} with several seeds" if groups else "")
     verdict = [f.claim for f in c.findings if f.code == "compare_best_epochs"] or [
         "The runs form a single configuration; see the seeds finding."]
+    return context, verdict
+
+
+def compare_document(report: CompareReport, *, title: str | None = None, figures: bool = True) -> Document:
+    """A comparison: its summary section, then each run's verdict and findings (without their figures)."""
+    c = report.comparison
+    context, verdict = compare_context(c)
     head = Section("compare", "Comparison", context, verdict, number_findings(c.findings),
                    compare_figures(report) if figures else [], compare_tables(report))
     sections = [head]

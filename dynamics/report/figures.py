@@ -53,12 +53,16 @@ def _render(specs: list[tuple[str, str, str, Callable[[], Any]]], *, dpi: int) -
         del fig
 
 
-def run_figures(report: RunReport, *, dpi: int = DPI) -> list[RenderedFigure]:
-    """The figures of one run: log-level first, then the per-sample ones of a recorded run."""
+def key_figure(d: Any, *, dpi: int = DPI) -> RenderedFigure | None:
+    """The one figure a short display shows: loss and accuracy with the noise band (None if nothing to draw)."""
+    return next(_render(_log_specs(d)[:1], dpi=dpi), None)
+
+
+def _log_specs(d: Any) -> list[tuple[str, str, str, Callable[[], Any]]]:
+    """The log-level figures of a diagnosis, each drawn on demand."""
     from dynamics.plots import log
 
-    d = report.diagnosis
-    specs: list[tuple[str, str, str, Callable[[], Any]]] = [
+    return [
         ("learning_curves", "Loss and accuracy", (
             "Training and validation loss (top) and accuracy (bottom) per epoch. The shaded band is the binomial "
             "(Wilson) 95% interval of val_accuracy; hatched bands are epochs the source does not hold (drawn as "
@@ -74,6 +78,11 @@ def run_figures(report: RunReport, *, dpi: int = DPI) -> list[RenderedFigure]:
             "of the geometric-mean probability the model gave the true class on its mistakes (right)."
         ), lambda: log.mistake_bounds(d)),
     ]
+
+
+def run_figures(report: RunReport, *, dpi: int = DPI) -> list[RenderedFigure]:
+    """The figures of one run: log-level first, then the per-sample ones of a recorded run."""
+    specs = _log_specs(report.diagnosis)
     if report.analysis is not None:
         from dynamics.plots import samples
 

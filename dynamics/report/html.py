@@ -120,14 +120,15 @@ def render_html(doc: Document) -> str:
         parts += [f'<li><a href="#{s.anchor}">{esc(s.title)}</a></li>' for s in doc.sections]
         parts.append("</ol></nav>")
     for section in doc.sections:
-        parts += _section(section, single=len(doc.sections) == 1)
+        parts += section_html(section, single=len(doc.sections) == 1)
     parts.append(f"<footer>Made by dynamics {esc(__version__)}. Self-contained: no script, nothing fetched."
                  "</footer>")
     parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
 
-def _section(s: Section, *, single: bool) -> list[str]:
+def section_html(s: Section, *, single: bool) -> list[str]:
+    """One section as lines of HTML: the verdict, numbered findings, figures, notes and tables (each escaped)."""
     out = [f'<section id="{esc(s.anchor)}">']
     if not single:
         out.append(f"<h2>{esc(s.title)}</h2>")

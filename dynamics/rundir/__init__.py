@@ -7,7 +7,7 @@ while training goes on, even after ``kill -9`` -- sees either the previous
 complete version of a file or the new one, never half of it. The epoch table
 is written last, so an epoch listed there has its predictions on disk.
 
-Layout (``format_version`` 2)::
+Layout (``format_version`` 2, or 3 for compact storage)::
 
     meta.json          model summary, versions, seed, dataset, sizes, options,
                        status ("running" / "finished"), events, notes,
@@ -25,7 +25,13 @@ Layout (``format_version`` 2)::
                        says: by default float16 in log space (the logit of
                        P(class 1), or log-probabilities), so that confident
                        predictions keep their precision; float32
-                       probabilities on request (see :mod:`.encoding`)
+                       probabilities on request (see :mod:`.encoding`);
+                       or, format 3 (``compact-float16``, with
+                       ``compact_top_k`` and ``compact_classes`` in
+                       meta.json), one record a sample: the top-k classes
+                       and log-probabilities, the true class's
+                       log-probability, entropy and Brier score (see
+                       :mod:`.compact`)
     train/...          the same for the recorded training subset (optional)
     vocabulary.json    words by token id (optional)
 
@@ -49,8 +55,14 @@ import re
 from pathlib import Path
 
 FORMAT = "dynamics-run"
-#: 2: predictions in the encoding ``meta.json`` names (1: raw probabilities).
-FORMAT_VERSION = 2
+#: The newest run format this dynamics reads. 3: compact storage
+#: (``compact-float16``); 2: predictions in the encoding ``meta.json`` names;
+#: 1: raw probabilities.
+FORMAT_VERSION = 3
+#: A run directory declares the oldest format that reads it, so a run stored
+#: in full (format 2) stays readable by a dynamics that predates compact storage.
+FULL_FORMAT_VERSION = 2
+COMPACT_FORMAT_VERSION = 3
 META = "meta.json"
 EPOCHS = "epochs.csv"
 TIMING = "timing.csv"

@@ -44,8 +44,10 @@ LOGIT16 = "logit-float16"
 LOGPROB16 = "logprob-float16"
 PROBA32 = "proba-float32"
 PROBA16 = "proba-float16"
-#: Encodings a run directory may declare; the first three are written.
-ENCODINGS = (LOGIT16, LOGPROB16, PROBA32, PROBA16)
+#: Compact records (:mod:`dynamics.rundir.compact`); not probabilities.
+COMPACT16 = "compact-float16"
+#: Encodings a run directory may declare; all but PROBA16 are written.
+ENCODINGS = (LOGIT16, LOGPROB16, PROBA32, PROBA16, COMPACT16)
 #: Encodings whose files hold float16 codes decoded through a table.
 LOG_ENCODINGS = (LOGIT16, LOGPROB16)
 #: Keras's clipping of probabilities (``keras.config.epsilon()``).
@@ -211,8 +213,8 @@ class EncodedEpochs(Sequence):
     """
 
     def __init__(self, stored: Sequence[np.ndarray], encoding: str) -> None:
-        if encoding not in ENCODINGS:
-            raise ValueError(f"unknown prediction encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
+        if encoding not in ENCODINGS or encoding == COMPACT16:
+            raise ValueError(f"unknown probability encoding {encoding!r}; known: {', '.join(ENCODINGS[:4])}")
         self.stored = stored
         self.encoding = encoding
         self._last: tuple[int, np.ndarray] | None = None

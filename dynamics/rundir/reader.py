@@ -15,7 +15,8 @@ import pandas as pd
 from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Event, Predictions, Run, RunMeta, canonical_metric_name, make_epoch_table
 from dynamics.rundir import EPOCH_FILE, EPOCHS, FORMAT, FORMAT_VERSION, META, TIMING, VOCABULARY
-from dynamics.rundir.encoding import ENCODINGS, LOG_ENCODINGS, LOGIT16, EncodedEpochs
+from dynamics.rundir.compact import CompactEpochs, compact_dtype
+from dynamics.rundir.encoding import COMPACT16, ENCODINGS, LOG_ENCODINGS, LOGIT16, EncodedEpochs
 
 
 def _read_csv_table(path: Path, notes: list[str]) -> dict[int, dict[str, float]]:
@@ -58,8 +59,10 @@ def _load_array(path: Path, notes: list[str], *, mmap: bool = False) -> np.ndarr
         return None
 
 
-def _expected(array: np.ndarray, encoding: str | None) -> str | None:
+def _expected(array: np.ndarray, encoding: str | None, compact: np.dtype | None = None) -> str | None:
     """Why ``array`` cannot be an epoch stored as ``encoding``, or None if it can."""
+    if compact is not None:
+        return None if array.ndim == 1 and array.dtype == compact else f"compact records of dtype {compact}"
     if array.ndim not in (1, 2) or array.dtype.kind != "f":
         return "floats of shape (n,) or (n, k)"
     if encoding in LOG_ENCODINGS:
@@ -70,7 +73,8 @@ def _expected(array: np.ndarray, encoding: str | None) -> str | None:
 
 
 def _read_split(
-    root: Path, split: str, table_epochs: set[int], notes: list[str], encoding: str | None
+    root: Path, split: str, table_epochs: set[int], notes: list[str], encoding: str | None,
+    compact: tuple[int, int] | None = None,
 ) -> Predictions | None:
     folder = root / split
     if not folder.is_dir():
@@ -99,7 +103,8 @@ def _read_split(
         array = _load_array(found[epoch], notes, mmap=True)
         if array is None:
             continue
-        why = _expected(array, encoding) if array.shape[:1] == (n,) else f"{n} rows"
+        record = compact_dtype(*compact) if compact else None
+        why = _expected(array, encoding, record) if array.shape[:1] == (n,) else f"{n} rows"
         if why is not None:
             notes.append(f"{split}/{found[epoch].name} has shape {array.shape} and dtype "
                          f"{array.dtype}, expected {why}; skipped")
@@ -109,8 +114,20 @@ def _read_split(
     missing = sorted(table_epochs - set(epochs) - set(found))
     if missing and (epochs or found):
         notes.append(f"no {split} predictions for epoch(s) {_ranges(missing)}")
-    proba = EncodedEpochs(arrays, encoding) if encoding in LOG_ENCODINGS else arrays
+    if compact:
+        proba = CompactEpochs(arrays, top_k=compact[0], n_classes=compact[1])
+    else:
+        proba = EncodedEpochs(arrays, encoding) if encoding in LOG_ENCODINGS else arrays
     return Predictions(np.asarray(epochs, dtype=int), labels.astype(np.int64), proba, ids)
+
+
+def _compact_layout(raw: dict, root: Path) -> tuple[int, int]:
+    """``(top_k, n_classes)`` of a compactly stored run, from its meta.json."""
+    top_k, classes = raw.get("compact_top_k"), raw.get("compact_classes")
+    if not (isinstance(top_k, int) and isinstance(classes, int) and 1 <= top_k < classes):
+        raise InputError(f"{root / META} declares compact storage without a valid compact_top_k and "
+                         f"compact_classes (found {top_k!r} and {classes!r})")
+    return top_k, classes
 
 
 def _ranges(values: Sequence[int]) -> str:
@@ -187,8 +204,9 @@ def read_run_dir(path: str | os.PathLike) -> Run:
     if encoding is not None and encoding not in ENCODINGS:
         raise InputError(f"{root / META} names an unknown prediction_encoding {encoding!r} "
                          f"(this dynamics reads {', '.join(ENCODINGS)}); upgrade dynamics")
-    predictions = _read_split(root, "val", epochs_set, notes, encoding)
-    train_predictions = _read_split(root, "train", epochs_set, notes, encoding)
+    compact = _compact_layout(raw, root) if encoding == COMPACT16 else None
+    predictions = _read_split(root, "val", epochs_set, notes, encoding, compact)
+    train_predictions = _read_split(root, "train", epochs_set, notes, encoding, compact)
 
     declared = raw.get("epochs")
     last = max(rows)
@@ -209,6 +227,7 @@ def read_run_dir(path: str | os.PathLike) -> Run:
                      + (f" of {declared}" if isinstance(declared, int) else ""))
     seconds = timing["seconds"].dropna() if timing is not None and "seconds" in timing else pd.Series(dtype=float)
     known = {"format", "format_version", "n_train", "n_val", "classes", "epochs", "events", "notes"}
+    classes = raw.get("classes") if compact is None else compact[1]
     meta = RunMeta(
         source=str(root),
         format="recorded",
@@ -218,7 +237,7 @@ def read_run_dir(path: str | os.PathLike) -> Run:
         n_val=raw.get("n_val"),
         epochs_declared=declared if isinstance(declared, int) else None,
         seconds_per_epoch=float(seconds.median()) if len(seconds) else None,
-        classes=raw.get("classes"),
+        classes=classes,
         metric_names={canonical_metric_name(k): k for r in rows.values() for k in r},
         interrupted_epoch=interrupted,
         notes=notes,

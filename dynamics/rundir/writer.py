@@ -16,7 +16,18 @@ import numpy as np
 
 from dynamics.errors import ArgumentError
 from dynamics.run import Event
-from dynamics.rundir import EPOCHS, FORMAT, FORMAT_VERSION, META, OWNED, TIMING, VOCABULARY, is_run_dir
+from dynamics.rundir import (
+    COMPACT_FORMAT_VERSION,
+    EPOCHS,
+    FORMAT,
+    FULL_FORMAT_VERSION,
+    META,
+    OWNED,
+    TIMING,
+    VOCABULARY,
+    is_run_dir,
+)
+from dynamics.rundir.compact import COMPACT16, check_top_k, encode_compact
 from dynamics.rundir.encoding import encode, encoding_for
 
 
@@ -94,11 +105,28 @@ class RunDirWriter:
     overwrite : bool
         Replace a run already recorded in ``path`` (only the files a run
         directory holds are removed). Without it, an existing run is an error.
+    top_k : int, optional
+        Store each sample compactly (``compact-float16``, run format 3): the
+        ``top_k`` most probable classes with their probabilities, the true
+        class's probability, the entropy and the Brier score -- 18 bytes a
+        sample for ``top_k=3`` instead of 2 bytes a class. For models with
+        many classes (K >> 10); ``dtype`` is then unused. See
+        :mod:`dynamics.rundir.compact` for what analysis can and cannot
+        compute from it.
     """
 
-    def __init__(self, path: str | os.PathLike, *, dtype: str = "float16", overwrite: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, dtype: str = "float16", overwrite: bool = False, top_k: int | None = None
+    ) -> None:
         if dtype not in ("float16", "float32"):
             raise ArgumentError(f'dtype must be "float16" or "float32". Received: dtype={dtype!r}')
+        if top_k is not None:
+            try:
+                top_k = check_top_k(top_k)
+            except ValueError as exc:
+                raise ArgumentError(str(exc)) from None
+        self.top_k = top_k
+        self._labels: dict[str, np.ndarray] = {}
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
         self.encoding: str | None = None  # known once the first epoch shows the outputs' shape
@@ -138,13 +166,16 @@ class RunDirWriter:
         self.encoding = None
         self.meta = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": FULL_FORMAT_VERSION,  # 3 once the first epoch shows compact storage
             "status": "running",
             "prediction_dtype": self.dtype.name,
             "events": [],
             "notes": [],
             **dict(meta),
         }
+        self._labels = {"val": np.asarray(val_labels)}
+        if train_labels is not None:
+            self._labels["train"] = np.asarray(train_labels)
         _save_npy(self.path / "val" / "labels.npy", np.asarray(val_labels))
         if val_ids is not None:
             _save_npy(self.path / "val" / "ids.npy", np.asarray(val_ids, dtype=np.int64))
@@ -190,17 +221,24 @@ class RunDirWriter:
         """
         name = f"epoch_{int(epoch):04d}.npy"
         val_proba = _one_output(val_proba)
-        encoding = encoding_for(self.dtype.name, val_proba.ndim)
+        if self.top_k is not None:
+            self._check_compact(epoch, val_proba)
+            encoding = COMPACT16
+        else:
+            encoding = encoding_for(self.dtype.name, val_proba.ndim)
         if self.encoding is None:
             # meta.json says how to read the files before the first of them exists
             self.encoding = self.meta["prediction_encoding"] = encoding
+            if encoding == COMPACT16:
+                self.meta.update(format_version=COMPACT_FORMAT_VERSION, compact_top_k=self.top_k,
+                                 compact_classes=int(val_proba.shape[1]))
             self._write_meta()
         elif encoding != self.encoding:
             raise ArgumentError(f"epoch {epoch}'s predictions have shape {val_proba.shape}, unlike the earlier "
                                 f"epochs' (stored as {self.encoding})")
-        _save_npy(self.path / "val" / name, encode(val_proba, encoding))
+        _save_npy(self.path / "val" / name, self._encode(val_proba, encoding, "val"))
         if train_proba is not None:
-            _save_npy(self.path / "train" / name, encode(_one_output(train_proba), encoding))
+            _save_npy(self.path / "train" / name, self._encode(_one_output(train_proba), encoding, "train"))
         row: dict[str, float] = {"epoch": int(epoch)}
         for key, value in logs.items():
             number = _number(value)
@@ -219,6 +257,23 @@ class RunDirWriter:
         _save_text(self.path / EPOCHS, _table_csv(self._rows, self._columns))
         self.meta["last_epoch"] = int(epoch)
         self._write_meta()
+
+    def _check_compact(self, epoch: int, proba: np.ndarray) -> None:
+        if proba.ndim != 2:
+            raise ArgumentError(f"compact storage (top_k={self.top_k}) is for class probabilities of shape (n, k); "
+                                f"epoch {epoch}'s predictions have shape {proba.shape}")
+        known = self.meta.get("compact_classes")
+        if known is not None and proba.shape[1] != known:
+            raise ArgumentError(f"epoch {epoch}'s predictions have {proba.shape[1]} classes, unlike the earlier "
+                                f"epochs' {known}")
+        if self.top_k >= proba.shape[1]:
+            raise ArgumentError(f"top_k must be below the {proba.shape[1]} classes (compact storage keeps some of "
+                                f"them; the default storage keeps all). Received: top_k={self.top_k}")
+
+    def _encode(self, proba: np.ndarray, encoding: str, split: str) -> np.ndarray:
+        if encoding != COMPACT16:
+            return encode(proba, encoding)
+        return encode_compact(proba, self._labels[split], self.top_k)
 
     def update_row(self, epoch: int, logs: Mapping[str, Any]) -> None:
         """Rewrite a written epoch's row (keys that later callbacks added)."""

@@ -30,6 +30,7 @@ import pandas as pd
 from dynamics.errors import InputError
 from dynamics.stats.calibration import N_BINS, calibration_row, reliability_rows
 from dynamics.stats.churn import ChurnAccumulator
+from dynamics.stats.compact import UNAVAILABLE
 from dynamics.stats.confidence import confidence_row
 from dynamics.stats.datamap import REGION_FRACTION, DataMapAccumulator, data_map_regions
 from dynamics.stats.decomposition import LossRise, decomposition_row, loss_rise
@@ -80,6 +81,8 @@ class SampleAnalysis:
     arrays: dict[str, np.ndarray] = field(repr=False)
     label_issues: pd.DataFrame = field(repr=False)
     groups: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: Statistics the storage cannot give, with the reason (compact storage: :data:`dynamics.stats.compact.UNAVAILABLE`).
+    unavailable: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def decomposition(self) -> pd.DataFrame:
@@ -204,14 +207,18 @@ def analyze_predictions(
     (2, 1.094, [0.25, 0.0])
     """
     n = predictions.n_samples
+    compact = bool(getattr(predictions, "compact", False))
+    unavailable = dict(UNAVAILABLE) if compact else {}
     churn, forgetting, datamap, best = ChurnAccumulator(), ForgettingAccumulator(), DataMapAccumulator(), _BestTracker()
-    halves = default_halves(n, seed) if calibration and n >= 2 else None
+    halves = default_halves(n, seed) if calibration and n >= 2 and not compact else None
     rows: dict[int, dict[str, float]] = {}
     bins: dict[int, pd.DataFrame] = {}
     view: EpochView | None = None
     groups: dict[str, list[str]] = {}
     for view in iter_views(predictions):
         parts = {"decomposition": decomposition_row(view), "confidence": confidence_row(view)}
+        if compact:  # ImageNet's second accuracy, free from the stored top-k
+            parts["decomposition"][f"top{view.top_k}_accuracy"] = float(view.top_k_correct().mean())
         if calibration:
             parts["calibration"] = calibration_row(view, n_bins=n_bins)
             if halves is not None:
@@ -251,6 +258,7 @@ def analyze_predictions(
         arrays=arrays,
         label_issues=issues,
         groups=groups,
+        unavailable=unavailable,
     )
 
 

@@ -223,6 +223,22 @@ def _brier_binary(f: np.ndarray, o: np.ndarray, n_bins: int) -> BrierDecompositi
     return BrierDecomposition(brier, rel, res, unc, residual)
 
 
+def _brier_compact(view: EpochView) -> BrierDecomposition:
+    """The Brier score from per-sample scores, and the uncertainty term from the labels alone.
+
+    UNC is ``sum_k obar_k (1 - obar_k)`` over the class frequencies
+    ``obar_k``, which needs no forecast; reliability, resolution and the
+    residual bin every class's forecast and are NaN
+    (:data:`dynamics.rundir.compact.UNAVAILABLE`).
+    """
+    n = view.n_samples
+    if n == 0:
+        return BrierDecomposition(*([math.nan] * 5))
+    obar = np.bincount(view.y_true, minlength=view.n_classes) / n
+    unc = float(np.sum(obar * (1.0 - obar)))
+    return BrierDecomposition(float(view.brier.mean()), math.nan, math.nan, unc, math.nan)
+
+
 def binary_auc(proba: Any, y_true: Any) -> float:
     """Area under the ROC curve of a binary model (ties count one half).
 
@@ -280,6 +296,8 @@ def _auc_from_keys(key: np.ndarray, positive: np.ndarray, n_pos: int, n_neg: int
 def calibration_row(view: EpochView, *, n_bins: int = N_BINS) -> dict[str, float]:
     """ECE, MCE, Brier terms and (binary) AUC of one epoch as a table row."""
     err = _calibration_error(view, n_bins)
+    if getattr(view, "brier", None) is not None:  # compact storage: per-sample scores, no vectors to bin
+        return {"ece": err.ece, "mce": err.mce, **_brier_compact(view)._asdict(), "auc": math.nan}
     brier = _brier(view.proba, view.y_true, n_bins)
     raw = np.asarray(view.raw)
     if raw.ndim == 2 and raw.shape[1] == 1:

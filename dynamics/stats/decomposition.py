@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, iter_views, require_predictions, view_at
 
 #: Top fractions of samples (by loss increase) whose share of the rise is reported.
 TOP_FRACTIONS = (0.01, 0.05, 0.10)
@@ -269,9 +269,7 @@ def loss_rise_of_run(run: Any, split: str = "val", *, best_epoch: int | None = N
         if not matches.size:
             raise ArgumentError(f"epoch {best_epoch} was not recorded. Received: best_epoch={best_epoch}")
         best_pos = int(matches[0])
-    y = preds.y_true
-    vb = EpochView(preds.proba[best_pos], y, epoch=int(preds.epochs[best_pos]))
-    ve = EpochView(preds.proba[-1], y, epoch=int(preds.epochs[-1]))
+    vb, ve = view_at(preds, best_pos), view_at(preds, -1)
     return loss_rise(
         vb.loss, ve.loss, vb.correct, ve.correct, best_epoch=int(preds.epochs[best_pos]), end_epoch=int(preds.epochs[-1])
     )

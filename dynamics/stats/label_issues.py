@@ -26,7 +26,7 @@ import pandas as pd
 
 from dynamics.errors import ArgumentError
 from dynamics.stats.datamap import DataMapAccumulator
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, iter_views, require_predictions, view_at
 
 #: Defaults of :func:`label_issue_candidates`.
 MIN_WRONG_FRACTION = 0.9
@@ -170,7 +170,7 @@ def label_issues(
     acc = DataMapAccumulator()
     for view in iter_views(preds):
         acc.update(view)
-    end = EpochView(preds.proba[-1], preds.y_true, epoch=int(preds.epochs[-1]))
+    end = view_at(preds, -1)
     return candidates_table(
         end,
         acc.confidence,

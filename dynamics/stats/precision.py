@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 #: Sources that store values at full precision (``RunMeta.format``).
-EXACT_FORMATS = frozenset({"csvlogger", "csv", "history-json", "recorded"})
+EXACT_FORMATS = frozenset({"csvlogger", "csv", "history-json", "recorded", "live"})
 
 #: Relative half-width used for full-precision sources (float32 arithmetic).
 FLOAT32_RELATIVE = 1e-6

@@ -314,3 +314,58 @@ def temperature_table(run: Any, split: str = "val", *, seed: int = 0) -> pd.Data
     table = pd.DataFrame.from_dict({v.epoch: temperature_row(v, halves) for v in iter_views(preds)}, orient="index")
     table.index.name = "epoch"
     return table
+
+
+class KeptTemperature(NamedTuple):
+    """The temperature of the epoch a run would keep, fitted on all its validation samples."""
+
+    epoch: int  #: the kept epoch (lowest mean validation loss of the recorded predictions, earliest on ties)
+    temperature: float  #: fitted on all samples (divide the logits by it)
+    loss: float  #: the Keras loss at that epoch before scaling
+    loss_scaled: float  #: after scaling, cross-fitted (each half scaled with the other half's temperature)
+
+
+def kept_epoch(preds: Any) -> int:
+    """Position of the recorded epoch with the lowest mean loss (earliest on ties), streaming once."""
+    means = [float(v.loss.mean()) for v in iter_views(preds)]
+    return int(np.argmin(means))
+
+
+def kept_temperature(run: Any, *, epoch: int | None = None, seed: int = 0) -> KeptTemperature:
+    """Temperature scaling of the epoch to keep: what :mod:`dynamics.temperature_layer` hands to Keras.
+
+    Parameters
+    ----------
+    run : Run
+        A recorded run with full probability vectors (compact storage
+        cannot be rescaled: see :data:`dynamics.stats.compact.UNAVAILABLE`).
+    epoch : int, optional
+        The 1-based epoch; by default the one with the lowest validation
+        loss, i.e. the weights ``EarlyStopping(restore_best_weights=True)``
+        would keep.
+
+    Examples
+    --------
+    >>> from dynamics.simulate import simulate_run
+    >>> k = kept_temperature(simulate_run("overconfident", n=2000, epochs=10), epoch=10)
+    >>> k.epoch, k.temperature > 1.5, k.loss_scaled < k.loss
+    (10, True, True)
+    """
+    from dynamics.stats.probabilities import view_at
+
+    preds = require_predictions(run, "val")
+    if getattr(preds, "compact", False):
+        from dynamics.stats.compact import UNAVAILABLE
+
+        raise ArgumentError(f"no temperature can be fitted with compact storage: {UNAVAILABLE['temperature']}")
+    if epoch is None:
+        pos = kept_epoch(preds)
+    else:
+        matches = np.flatnonzero(preds.epochs == epoch)
+        if not matches.size:
+            raise ArgumentError(f"epoch {epoch} was not recorded (recorded: {preds.epochs[0]}-{preds.epochs[-1]}). "
+                                f"Received: epoch={epoch!r}")
+        pos = int(matches[0])
+    view = view_at(preds, pos)
+    fit = temperature_row(view, default_halves(view.n_samples, seed))
+    return KeptTemperature(int(preds.epochs[pos]), fit["temperature"], fit["loss"], fit["loss_scaled"])
