@@ -138,9 +138,9 @@ def _onset(ctx: Context, run: Run) -> list[Finding]:
         a, z = c.earlier_swing_epochs
         why = (f"no larger than the {pct(c.earlier_swing_pct, 1)} the curve had already risen and undone between epochs "
                f"{a} and {z}")
-    elif c.rule == "spike":
-        why = (f"not sustained: the lowest of the last {len(c.tail_epochs)} epochs is only {num(c.tail_rise)} above the "
-               f"minimum, where {noise}")
+    elif c.rule in ("spike", "not_sustained"):
+        why = (f"not sustained: one of the last {len(c.tail_epochs)} epochs is back within {num(c.threshold)} of the "
+               f"level at the minimum ({num(c.best_level)}), where {noise}")
     else:
         why = f"too small ({pct(c.tail_rise_pct, 1)}; overfitting needs {pct(c.thresholds['material_rise_pct'])})"
     word = "volatile (spikes without a sustained trend)" if c.pattern == "volatile" else "on a plateau"

@@ -68,6 +68,10 @@ def _loss(v: Any, ctx: Context) -> str | None:
             return (f"{what} has levelled off: after its lowest {num(c.best_value)} at epoch {b} it rose "
                     f"{pct(c.tail_rise_pct, 1)}, no more than the {pct(c.earlier_swing_pct, 1)} it had already risen "
                     f"and fallen back between epochs {a} and {z}: the same wandering, not a trend.")
+        if c.rule == "not_sustained":
+            return (f"{what} has levelled off: it rose after its lowest {num(c.best_value)} at epoch {b}, but the rise "
+                    f"does not last (one of the last {len(c.tail_epochs)} epochs is back within {num(c.threshold)}, "
+                    "twice its epoch-to-epoch noise, of that level).")
         if c.rule == "small_rise":
             return (f"{what} has levelled off: it ended {pct(c.last_rise_pct, 1)} above its lowest {num(c.best_value)} "
                     f"(epoch {b}), too small a rise to call overfitting.")
@@ -82,8 +86,8 @@ def _loss(v: Any, ctx: Context) -> str | None:
         head = (f"{what} is volatile: it has risen by up to {pct(c.max_swing_pct)} and come back down, and after its "
                 f"lowest {num(c.best_value)} at epoch {b} ")
         if c.rule == "spike":
-            return head + (f"the rise does not last (the lowest of the last {len(c.tail_epochs)} epochs is only "
-                           f"{num(c.tail_rise)} above it): spikes, not a trend.")
+            return head + (f"the rise does not last (one of the last {len(c.tail_epochs)} epochs is back within "
+                           f"{num(c.threshold)} of its level): spikes, not a trend.")
         return head + (f"it rose {pct(c.tail_rise_pct, 1)}, no more than such swings: not a trend.")
     rise = (f"{what} rose from {num(c.best_value)} (epoch {b}) to {num(c.last_value)} (epoch {last}, "
             f"{pct(c.last_rise_pct)}) and stayed up: the last {len(c.tail_epochs)} logged epochs are all at least "

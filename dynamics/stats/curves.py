@@ -16,8 +16,10 @@ last value alone:
   "difference".
 * **Sustained, not a spike.** A rise counts as sustained when the *last
   several* logged epochs after the minimum (the later half of them, at least
-  two) all stay above the minimum by more than :data:`NOISE_MULTIPLE` times
-  that noise. One high last epoch between low ones is a spike.
+  two) all stay above the level at the minimum (the median of the minimum and
+  its two neighbours, so a single low outlier is not a level) by more than
+  :data:`NOISE_MULTIPLE` times that noise. One high last epoch between low
+  ones is a spike.
 * **Not the curve's ordinary wandering.** Before its minimum, a plateauing
   or volatile curve has already risen and come back down; a rise after the
   minimum no larger than the largest such reversed swing before it
@@ -166,9 +168,11 @@ class LossCurve:
         ``NOISE_MULTIPLE * noise``: what a change must exceed to count.
     tail_epochs : list of int
         The later epochs after the minimum that were checked for a sustained rise.
+    best_level : float or None
+        The level at the minimum: the median of it and its two neighbours.
     tail_rise, tail_rise_pct : float
         How far the lowest of them (``tail_rise``) and their median
-        (``tail_rise_pct``, percent of the minimum) sit above the minimum.
+        (``tail_rise_pct``, percent) sit above ``best_level``.
     last_rise, last_rise_pct : float
         The last epoch against the minimum.
     first_drop : float
@@ -195,6 +199,7 @@ class LossCurve:
     noise: float | None = None
     threshold: float | None = None
     tail_epochs: list[int] = field(default_factory=list)
+    best_level: float | None = None
     tail_rise: float | None = None
     tail_rise_pct: float | None = None
     last_rise: float | None = None
@@ -308,15 +313,18 @@ def classify_loss_curve(
         return LossCurve("plateau", "small_rise", **base)
     k = tail_length(n_after)
     tail = v[-k:]
-    tail_rise = float(tail.min() - v[i])
-    tail_pct = _pct(float(np.median(tail)) - v[i], v[i])
-    base.update(tail_epochs=[int(x) for x in e[-k:]], tail_rise=tail_rise, tail_rise_pct=tail_pct)
+    # The level at the minimum: the median of it and its two neighbours, so that a single low outlier
+    # (a downward spike) is not taken for a level the curve later rose from.
+    level = float(np.median(v[i - 1:i + 2])) if 0 < i < len(v) - 1 else float(v[i])
+    tail_rise = float(tail.min() - level)
+    tail_pct = _pct(float(np.median(tail)) - level, level)
+    base.update(tail_epochs=[int(x) for x in e[-k:]], tail_rise=tail_rise, tail_rise_pct=tail_pct, best_level=level)
     sustained = tail_rise > threshold
     if not sustained:
         if volatile:
             return LossCurve("volatile", "spike", **base)
         return LossCurve("plateau", "not_sustained", **base)
-    if _pct(tail_rise, v[i]) <= swing:
+    if _pct(tail_rise, level) <= swing:
         return LossCurve("volatile" if volatile else "plateau", "within_earlier_swings", **base)
     if tail_pct < MATERIAL_RISE_PCT:
         return LossCurve("plateau", "small_rise", **base)
