@@ -124,3 +124,17 @@ def context_bits(context: dict, epochs: Sequence[int] = ()) -> list[str]:
         bits.append("classes unknown")
     return bits
 
+
+
+def pattern_line(verdict: object, *, claims: bool = True) -> str:
+    """The verdict's decisions in one line, as every printer heads it.
+
+    >>> from dynamics.diagnosis.verdict import Verdict
+    >>> pattern_line(Verdict("overfitting", "flat_within_noise", 3, ["overfitting", "noise_only"]))
+    'loss: overfitting · accuracy: flat_within_noise · keep epoch 3 · claims: overfitting, noise_only'
+    """
+    keep = f"keep epoch {verdict.keep_epoch}" if verdict.keep_epoch is not None else "no epoch to keep"  # type: ignore[attr-defined]
+    line = f"loss: {verdict.loss_pattern} · accuracy: {verdict.accuracy_pattern} · {keep}"  # type: ignore[attr-defined]
+    if claims:
+        line += " · claims: " + (", ".join(verdict.claims) or "none")  # type: ignore[attr-defined]
+    return line

@@ -107,7 +107,9 @@ def run_section(report: RunReport, index: int, *, figures: bool = True) -> Secti
     from dynamics.diagnose import TOPICS
 
     d = report.diagnosis
-    verdict = [d.verdict.text]
+    from dynamics.diagnosis.wording import pattern_line
+
+    verdict = [d.verdict.text, pattern_line(d.verdict)]
     rise = d.get("val_loss_rise")
     if rise is not None:
         verdict.append("Sample by sample: " + rise.claim)

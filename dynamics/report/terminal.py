@@ -76,9 +76,10 @@ def render_text(diagnosis: Diagnosis, *, width: int = 100, title: str | None = N
 
 
 def _head(d: Diagnosis, title: str | None) -> list[Any]:
+    from dynamics.diagnosis.wording import pattern_line
+
     v = d.verdict
-    keep = f"keep epoch {v.keep_epoch}" if v.keep_epoch is not None else "no epoch to keep"
-    subtitle = f"loss: {v.loss_pattern} · accuracy: {v.accuracy_pattern} · {keep}"
+    subtitle = pattern_line(v, claims=False)  # the claims are in --json; the line must fit 100 columns
     return [Text(f"dynamics analyze: {title or d.run.label}", style="bold"),
             Text(_context_line(d), style="dim"),
             Panel(Text(v.text), title="Verdict", subtitle=subtitle, title_align="left", subtitle_align="left",
