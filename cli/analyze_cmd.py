@@ -8,7 +8,8 @@ diagnosis; a recorded run also gets the per-sample findings
 from two or more sources, or from a folder of run directories, an "Across
 runs" section follows: the runs grouped by configuration, and for each group
 the run-to-run spread of val_accuracy beside the within-run fluctuation and
-the binomial noise (:mod:`dynamics.seed_groups`). One source behaves as it
+the binomial noise (:func:`dynamics.configuration.group_runs`, the groups
+``dynamics compare`` uses; ``--group-by`` names the keys). One source behaves as it
 always did.
 
 Terminal output (rich) by default; ``--json`` prints
@@ -23,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from cli.options import ClassesOption, NValOption, check_counts
+from cli.options import ClassesOption, GroupByOption, NValOption, check_counts, group_keys
 
 
 def analyze(
@@ -35,6 +36,7 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     n_val: NValOption = None,
     classes: ClassesOption = None,
+    group_by: GroupByOption = None,
     tables: Annotated[bool, typer.Option("--tables/--no-tables", help="Include the per-epoch tables in --json.")] = True,
     per_sample: Annotated[bool, typer.Option(
         "--per-sample", help="Include the tables with one row per validation sample in --json (large).")] = False,
@@ -47,6 +49,7 @@ def analyze(
     from dynamics.seed_groups import expand_sources
 
     check_counts(n_val, classes)
+    keys = group_keys(group_by)
     if sources.count("-") > 1:
         raise ArgumentError("standard input (-) can be read only once. Received: - given "
                             f"{sources.count('-')} times")
@@ -67,9 +70,9 @@ def analyze(
     diagnoses = [diagnose(r, n_val=n_val, classes=classes) for r, _ in selected]
     groups = None
     if len(expanded) > 1 or len(expanded) > len(sources):
-        from dynamics.seed_groups import seed_groups
+        from dynamics.configuration import group_runs
 
-        groups = seed_groups([r for r, _ in selected], n_val=n_val)
+        groups = group_runs([r for r, _ in selected], keys=keys, n_val=n_val)
     if as_json:
         import json
 

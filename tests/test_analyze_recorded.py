@@ -270,18 +270,26 @@ def test_several_sources_are_compared_and_one_source_is_not(runs):
     assert "seeds" not in json.loads(invoke(dirs[0], "--json", "--no-tables").output)
 
 
-def test_logs_given_together_are_one_configuration_and_n_val_can_be_given(tmp_path):
+def test_logs_stand_alone_unless_grouped_and_n_val_can_be_given(tmp_path):
     paths = []
     for s in range(3):
         run = simulate_run("healthy", n=600, epochs=6, seed=s, n_train=20)
         path = tmp_path / f"log{s}.csv"
         run.epochs.reset_index().to_csv(path, index=False)
         paths.append(str(path))
-    unknown = json.loads(invoke(*paths, "--json", "--no-tables").output)["seeds"]
+    alone = json.loads(invoke(*paths, "--json", "--no-tables").output)["seeds"]
+    assert [g["runs"] for g in alone] == [[p] for p in paths]
+    assert all(g["finding"]["code"] == "seeds_single" and "--group-by n_val" in g["finding"]["suggestion"]
+               for g in alone)
+    unknown = json.loads(invoke(*paths, "--json", "--no-tables", "--group-by", "n_val").output)["seeds"]
+    assert [g["runs"] for g in unknown] == [paths]
     assert unknown[0]["finding"]["severity"] == "undetermined"
     assert "validation size is unknown" in unknown[0]["finding"]["claim"]
-    given = json.loads(invoke(*paths, "--json", "--no-tables", "--n-val", "600").output)["seeds"]
+    given = json.loads(invoke(*paths, "--json", "--no-tables", "--n-val", "600", "--group-by", "n_val").output)["seeds"]
     assert given[0]["finding"]["evidence"]["n_val"] == 600 and given[0]["finding"]["severity"] in ("info", "warning")
+    acc = np.vstack([pd.read_csv(p, index_col="epoch")["val_accuracy"].to_numpy() for p in paths])
+    plateau = acc[:, 3:]  # from epoch 4 of 6: the second half
+    assert given[0]["finding"]["evidence"]["run_sd"] == pytest.approx(plateau.std(axis=0, ddof=1).mean())
 
 
 def test_bad_sources_are_one_line_errors(tmp_path, runs):
@@ -349,7 +357,7 @@ def test_float16_probabilities_are_flagged_when_they_change_the_loss_and_log_spa
 
 
 def test_runs_of_dynamics_train_are_grouped_by_pooling_not_by_seed():
-    from dynamics.seed_groups import configuration, seed_groups
+    from dynamics.configuration import configuration, group_runs
 
     runs = []
     for pooling in ("last", "mean"):
@@ -360,7 +368,7 @@ def test_runs_of_dynamics_train_are_grouped_by_pooling_not_by_seed():
                               "started": f"2026-01-0{seed + 1}", "command": f"dynamics train --seed {seed}"}
             runs.append(run)
     assert configuration(runs[0]) == configuration(runs[1]) != configuration(runs[2])
-    groups = seed_groups(runs)
+    groups = group_runs(runs)
     assert [(len(g.runs), g.configuration["pooling"]) for g in groups] == [(2, "last"), (2, "mean")]
     assert all("pooling=" in g.title and "seed" not in g.configuration for g in groups)
     assert all(g.finding.code == "seeds" and g.table is not None and list(g.table.index) == [1, 2, 3, 4, 5]

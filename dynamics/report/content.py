@@ -136,10 +136,13 @@ def run_reports(
     return [run_report(r, n_val=n_val, classes=classes, decoder=decoder) for r in load_sources(sources, run=run)]
 
 
-def compare_report(reports: Sequence[RunReport], *, group_by: Sequence[str] | None = None) -> CompareReport:
+def compare_report(
+    reports: Sequence[RunReport], *, group_by: Sequence[str] | None = None, n_val: int | None = None
+) -> CompareReport:
     """Compare the runs of several reports (:func:`dynamics.compare.compare`)."""
     from dynamics.compare import compare
 
     reports = list(reports)
-    comparison = compare([r.diagnosis for r in reports], analyses=[r.analysis for r in reports], group_by=group_by)
+    comparison = compare([r.diagnosis for r in reports], analyses=[r.analysis for r in reports], group_by=group_by,
+                         n_val=n_val)
     return CompareReport(comparison, reports)
