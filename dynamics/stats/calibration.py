@@ -247,8 +247,8 @@ def binary_auc(proba: Any, y_true: Any) -> float:
 
 
 def _auc(raw: np.ndarray, positive: np.ndarray, coded: Any = None) -> float:
-    from dynamics.rundir.encoding import coded as coded_of
-    from dynamics.rundir.encoding import value_ranks
+    from dynamics.encoding import coded as coded_of
+    from dynamics.encoding import value_ranks
 
     n_pos = int(np.count_nonzero(positive))
     n_neg = positive.shape[0] - n_pos

@@ -192,7 +192,7 @@ class EpochView:
         True when ``y_true`` is already a validated int64 array (streaming
         callers validate the labels once, not every epoch).
     coded : Coded, optional
-        The epoch as float16 codes (:class:`dynamics.rundir.encoding.Coded`)
+        The epoch as float16 codes (:class:`dynamics.encoding.Coded`)
         when it was stored so; raw float16 arrays are their own codes.
         Statistics that count values (AUC, temperature fits) use them.
 
@@ -219,8 +219,8 @@ class EpochView:
 
     @cached_property
     def coded(self) -> Any:
-        """The epoch's float16 codes and their values (:class:`~dynamics.rundir.encoding.Coded`), or None."""
-        from dynamics.rundir.encoding import coded
+        """The epoch's float16 codes and their values (:class:`~dynamics.encoding.Coded`), or None."""
+        from dynamics.encoding import coded
 
         c = self._coded if self._coded is not None else coded(self.raw)
         if c is not None and c.codes.ndim == 2 and c.codes.shape[1] == 1:

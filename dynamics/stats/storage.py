@@ -1,7 +1,7 @@
 """What float16 *probabilities* leave unknown about the loss.
 
 Run directories of run format 1 (the recorder before it stored float16
-logits, see :mod:`dynamics.rundir.encoding`) hold float16 probabilities, and
+logits, see :mod:`dynamics.encoding`) hold float16 probabilities, and
 so may predictions built by hand. A float16 number has 11 significant bits:
 near 0 it is fine (subnormals reach 6e-8, below Keras's 1e-7 clipping), but
 just below 1 its spacing is 2**-11 = 4.9e-4, so every probability above

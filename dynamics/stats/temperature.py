@@ -102,10 +102,10 @@ def _problems(
     """One problem per part of the samples (all of them, or the two halves).
 
     ``p`` is ``as_proba(raw)`` when the caller has it already (validated);
-    ``coded`` the epoch's float16 codes (:class:`~dynamics.rundir.encoding.Coded`)
+    ``coded`` the epoch's float16 codes (:class:`~dynamics.encoding.Coded`)
     when it was stored so (raw float16 arrays are their own codes).
     """
-    from dynamics.rundir.encoding import coded as coded_of
+    from dynamics.encoding import coded as coded_of
 
     arr = np.asarray(raw)
     if arr.ndim == 2 and arr.shape[1] == 1:
