@@ -42,11 +42,9 @@ def analyze(
         "--per-sample", help="Include the tables with one row per validation sample in --json (large).")] = False,
 ) -> None:
     """Diagnose training runs: overfitting, noise, early stopping, confidence; sample by sample when recorded."""
-    from dynamics.diagnose import diagnose
     from dynamics.diagnosis import samples
     from dynamics.errors import ArgumentError
-    from dynamics.io import load_runs
-    from dynamics.seed_groups import expand_sources
+    from dynamics.pipeline import expand_sources, run_reports
 
     check_counts(n_val, classes)
     keys = group_keys(group_by)
@@ -54,25 +52,13 @@ def analyze(
         raise ArgumentError("standard input (-) can be read only once. Received: - given "
                             f"{sources.count('-')} times")
     expanded = expand_sources(sources)
-    selected = []  # (run, its number within its source, runs in its source)
-    for source in expanded:
-        runs = load_runs(source)
-        total = len(runs)
-        if run is not None:
-            if not 1 <= run <= total:
-                where = f" for {source}" if len(expanded) > 1 else " for this source"
-                raise ArgumentError(
-                    f"--run must be between 1 and {total}{where} ({total} run{'s' if total != 1 else ''}). "
-                    f"Received: --run {run}"
-                )
-            runs = [runs[run - 1]]
-        selected.extend((r, total) for r in runs)
-    diagnoses = [diagnose(r, n_val=n_val, classes=classes) for r, _ in selected]
+    reports = run_reports(expanded, run=run, n_val=n_val, classes=classes)
+    diagnoses = [r.diagnosis for r in reports]
     groups = None
     if len(expanded) > 1 or len(expanded) > len(sources):
         from dynamics.configuration import group_runs
 
-        groups = group_runs([r for r, _ in selected], keys=keys, n_val=n_val)
+        groups = group_runs([r.run for r in reports], keys=keys, n_val=n_val)
     if as_json:
         import json
 
@@ -87,11 +73,12 @@ def analyze(
     from dynamics.report.terminal import render, render_seeds
 
     console = Console()
-    for i, (d, (r, total)) in enumerate(zip(diagnoses, selected)):
+    for i, report in enumerate(reports):
         if i:
             console.print()
+        r, total = report.run, report.runs_in_source
         title = r.meta.source + (f" (run {r.meta.run_index + 1} of {total})" if total > 1 else "")
-        render(d, console, title=title)
+        render(report.diagnosis, console, title=title)
     if groups is not None:
         console.print()
         render_seeds(groups, console)

@@ -40,7 +40,7 @@ def compare(
     if sources.count("-") > 1:
         raise ArgumentError("standard input can be read once. Received: - more than once")
     keys = group_keys(group_by)
-    from dynamics.report.content import compare_report, run_reports
+    from dynamics.pipeline import compare_report, run_reports
 
     reports = run_reports(sources, n_val=n_val, classes=classes)
     if len(reports) < 2:
