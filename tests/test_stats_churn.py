@@ -7,7 +7,7 @@ import pytest
 
 from dynamics.run import Predictions
 from dynamics.simulate import simulate_predictions, simulate_run
-from dynamics.stats.churn import ChurnAccumulator, churn_between, churn_table, flip_counts, sample_stability, stability
+from dynamics.stats.churn import ChurnAccumulator, churn_between, churn_table, flip_counts, stability_table, stability
 from dynamics.stats.probabilities import iter_views
 
 
@@ -61,7 +61,7 @@ def test_stability_labels_and_run_wrappers():
     run = simulate_run("flipping", n=300, epochs=5, seed=1)
     table = churn_table(run)
     assert list(table.index) == [2, 3, 4, 5]
-    per_sample = sample_stability(run)
+    per_sample = stability_table(run)
     assert len(per_sample) == 300
     assert set(per_sample["stability"]) <= {"always right", "always wrong", "unstable"}
     assert per_sample["flips"].sum() == pytest.approx(table["changed"].sum() * 300)

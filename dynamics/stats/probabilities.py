@@ -24,11 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dynamics.errors import InputError
+from dynamics.errors import ArgumentError, InputError
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "CLIP_HIGH", "CLIP_LOW", "KERAS_EPSILON", "as_proba", "check_labels", "EpochView", "iter_views",
+    "predicted_class", "predictive_entropy", "require_predictions", "sample_loss", "true_class_proba",
+]
 
 #: Keras's fuzz factor (``keras.config.epsilon()``).
 KERAS_EPSILON = 1e-7
@@ -63,17 +71,17 @@ def check_labels(y_true: Any, n_classes: int | None = None) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise InputError(f"y_true must be one label per sample (shape (n,)). Received: shape={y.shape}")
+        raise ArgumentError(f"y_true must be one label per sample (shape (n,)). Received: shape={y.shape}")
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise InputError("y_true must hold integer class labels; it holds non-integer numbers")
+            raise ArgumentError("y_true must hold integer class labels; it holds non-integer numbers")
     elif y.dtype.kind not in "iub":
-        raise InputError(f"y_true must hold integer class labels. Received: dtype={y.dtype}")
+        raise ArgumentError(f"y_true must hold integer class labels. Received: dtype={y.dtype}")
     y = y.astype(np.int64)
     if y.size and y.min() < 0:
-        raise InputError(f"class labels must be >= 0. Received: min label={int(y.min())}")
+        raise ArgumentError(f"class labels must be >= 0. Received: min label={int(y.min())}")
     if n_classes is not None and y.size and y.max() >= n_classes:
-        raise InputError(
+        raise ArgumentError(
             f"class label {int(y.max())} does not exist in a {n_classes}-class model "
             f"(labels must be < {n_classes})"
         )
@@ -86,7 +94,7 @@ def as_proba(proba: Any, n_samples: int | None = None, *, epoch: int | None = No
     Binary ``(n,)`` or ``(n, 1)`` arrays become ``(n,)``; k-class rows are
     divided by their sum. Values may exceed ``[0, 1]`` by float rounding
     (1e-3) and are then clipped; NaN, infinities or larger excursions raise
-    :class:`~dynamics.errors.InputError`.
+    :class:`~dynamics.errors.ArgumentError`.
 
     Examples
     --------
@@ -99,16 +107,16 @@ def as_proba(proba: Any, n_samples: int | None = None, *, epoch: int | None = No
     if p.ndim == 2 and p.shape[1] == 1:
         p = p[:, 0]
     if p.ndim not in (1, 2) or (p.ndim == 2 and p.shape[1] < 2):
-        raise InputError(f"predictions{where} must have shape (n,) or (n, k>=2). Received: shape={p.shape}")
+        raise ArgumentError(f"predictions{where} must have shape (n,) or (n, k>=2). Received: shape={p.shape}")
     if n_samples is not None and p.shape[0] != n_samples:
-        raise InputError(f"predictions{where} hold {p.shape[0]} samples but there are {n_samples} labels")
+        raise ArgumentError(f"predictions{where} hold {p.shape[0]} samples but there are {n_samples} labels")
     p = p.astype(np.float64)
     if p.size:
         lo, hi = float(p.min()), float(p.max())
         if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise InputError(f"predictions{where} contain NaN or infinite values (did training diverge?)")
+            raise ArgumentError(f"predictions{where} contain NaN or infinite values (did training diverge?)")
         if lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE:
-            raise InputError(
+            raise ArgumentError(
                 f"predictions{where} are not probabilities: values range from {lo:.4g} to {hi:.4g} "
                 "(logits? record probabilities, or convert them with a sigmoid/softmax)"
             )
@@ -117,7 +125,7 @@ def as_proba(proba: Any, n_samples: int | None = None, *, epoch: int | None = No
     if p.ndim == 2:
         total = p.sum(axis=1, keepdims=True)
         if np.any(total <= 0):
-            raise InputError(f"predictions{where} have a row of zeros; class probabilities must sum to 1")
+            raise ArgumentError(f"predictions{where} have a row of zeros; class probabilities must sum to 1")
         p /= total
     return p
 
@@ -236,7 +244,7 @@ class EpochView:
             bad = self.y_true >= p.shape[1]
         if bad.any():
             k = 2 if p.ndim == 1 else p.shape[1]
-            raise InputError(
+            raise ArgumentError(
                 f"class label {int(self.y_true[bad][0])} does not exist in a {k}-class model "
                 f"(labels must be < {k})"
             )
@@ -321,14 +329,14 @@ def predictive_entropy(proba: Any) -> np.ndarray:
     return _xlogx(p) + _xlogx(1.0 - p) if p.ndim == 1 else _xlogx(p).sum(axis=1)
 
 
-def require_predictions(run: Any, split: str = "val") -> Any:
+def require_predictions(run: Run, split: str = "val") -> Any:
     """The run's :class:`~dynamics.run.Predictions` for ``split`` ("val" or "train").
 
     Raises :class:`~dynamics.errors.InputError` with one line saying why
     when the run has none (a parsed log) or the split was not recorded.
     """
     if split not in ("val", "train"):
-        raise InputError(f"split must be 'val' or 'train'. Received: split={split!r}")
+        raise ArgumentError(f"split must be 'val' or 'train'. Received: split={split!r}")
     preds = run.predictions if split == "val" else run.train_predictions
     if preds is None:
         what = "validation" if split == "val" else "training-subset"

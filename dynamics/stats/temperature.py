@@ -20,7 +20,8 @@ a saturated prediction has a finite logit (about +-15.9), as in Keras's loss.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,15 @@ from dynamics.stats.probabilities import (
     iter_views,
     require_predictions,
 )
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "T_BOUNDS", "cross_fitted_temperature", "default_halves", "fit_temperature", "scale_temperature",
+    "temperature_row", "temperature_table", "TemperatureFit",
+]
 
 #: Temperatures searched (a factor of 100 either way of 1).
 T_BOUNDS = (1e-2, 1e2)
@@ -196,7 +206,8 @@ def scale_temperature(proba: Any, temperature: float) -> np.ndarray:
     return softmax(np.log(np.clip(p, CLIP_LOW, CLIP_HIGH)) / temperature, axis=1)
 
 
-class TemperatureFit(NamedTuple):
+@dataclass(frozen=True)
+class TemperatureFit(Result):
     """Temperature scaling of one epoch, fitted on all samples and cross-fitted.
 
     ``temperature`` is fitted on all samples; ``temperature_a`` and
@@ -293,10 +304,10 @@ def _merge(a: _Problem, b: _Problem) -> _Problem:
 
 def temperature_row(view: EpochView, halves: np.ndarray, *, bounds: tuple[float, float] = T_BOUNDS) -> dict[str, float]:
     """:func:`cross_fitted_temperature` of an :class:`EpochView` as a table row."""
-    return _cross_fit(view.raw, view.y_true, halves, bounds, view.proba, view.coded)._asdict()
+    return _cross_fit(view.raw, view.y_true, halves, bounds, view.proba, view.coded).to_dict()
 
 
-def temperature_table(run: Any, split: str = "val", *, seed: int = 0) -> pd.DataFrame:
+def temperature_table(run: Run, split: str = "val", *, seed: int = 0) -> pd.DataFrame:
     """Cross-fitted temperature scaling of every recorded epoch, streaming.
 
     The same random halves (``seed``) are used for every epoch. Columns are
