@@ -213,20 +213,3 @@ def test_too_few_samples_or_epochs_leave_the_stories_undetermined():
     single = Run(make_epoch_table({1: {}}), predictions=Predictions([1], np.array([0, 1]), [np.array([0.2, 0.9])]))
     g = _by_code(explain(single))
     assert "only 1 epoch was recorded" in g["val_loss_rise"].claim and g["churn"].severity == "undetermined"
-
-
-def test_explaining_imports_no_keras_backend_or_matplotlib():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from dynamics.simulate import simulate_run\n"
-        "from dynamics.explain import explain\n"
-        "explain(simulate_run('overconfident', n=300, epochs=5))\n"
-        "print(sorted(m for m in ('keras', 'jax', 'tensorflow', 'torch', 'matplotlib') if m in sys.modules))\n"
-    )
-    from conftest import ROOT
-
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert out.stdout.strip() == "[]"
