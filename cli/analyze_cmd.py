@@ -8,7 +8,8 @@ diagnosis; a recorded run also gets the per-sample findings
 from two or more sources, or from a folder of run directories, an "Across
 runs" section follows: the runs grouped by configuration, and for each group
 the run-to-run spread of val_accuracy beside the within-run fluctuation and
-the binomial noise (:mod:`dynamics.seed_groups`). One source behaves as it
+the binomial noise (:func:`dynamics.configuration.group_runs`, the groups
+``dynamics compare`` uses; ``--group-by`` names the keys). One source behaves as it
 always did.
 
 Terminal output (rich) by default; ``--json`` prints
@@ -23,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from cli.options import ClassesOption, NValOption, check_counts
+from cli.options import ClassesOption, GroupByOption, NValOption, check_counts, group_keys
 
 
 def analyze(
@@ -35,6 +36,7 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     n_val: NValOption = None,
     classes: ClassesOption = None,
+    group_by: GroupByOption = None,
     tables: Annotated[bool, typer.Option("--tables/--no-tables", help="Include the per-epoch tables in --json.")] = True,
     per_sample: Annotated[bool, typer.Option(
         "--per-sample", help="Include the tables with one row per validation sample in --json (large).")] = False,
@@ -42,36 +44,23 @@ def analyze(
         "--full", help="Print every finding with its tests and intervals, not only the verdict and the epoch table.")] = False,
 ) -> None:
     """Diagnose training runs: overfitting, noise, early stopping, confidence; sample by sample when recorded."""
-    from dynamics.diagnose import diagnose
     from dynamics.diagnosis import samples
     from dynamics.errors import ArgumentError
-    from dynamics.io import load_runs
-    from dynamics.seed_groups import expand_sources
+    from dynamics.pipeline import expand_sources, run_reports
 
     check_counts(n_val, classes)
+    keys = group_keys(group_by)
     if sources.count("-") > 1:
         raise ArgumentError("standard input (-) can be read only once. Received: - given "
                             f"{sources.count('-')} times")
     expanded = expand_sources(sources)
-    selected = []  # (run, its number within its source, runs in its source)
-    for source in expanded:
-        runs = load_runs(source)
-        total = len(runs)
-        if run is not None:
-            if not 1 <= run <= total:
-                where = f" for {source}" if len(expanded) > 1 else " for this source"
-                raise ArgumentError(
-                    f"--run must be between 1 and {total}{where} ({total} run{'s' if total != 1 else ''}). "
-                    f"Received: --run {run}"
-                )
-            runs = [runs[run - 1]]
-        selected.extend((r, total) for r in runs)
-    diagnoses = [diagnose(r, n_val=n_val, classes=classes) for r, _ in selected]
+    reports = run_reports(expanded, run=run, n_val=n_val, classes=classes)
+    diagnoses = [r.diagnosis for r in reports]
     groups = None
     if len(expanded) > 1 or len(expanded) > len(sources):
-        from dynamics.seed_groups import seed_groups
+        from dynamics.configuration import group_runs
 
-        groups = seed_groups([r for r, _ in selected], n_val=n_val)
+        groups = group_runs([r.run for r in reports], keys=keys, n_val=n_val)
     if as_json:
         import json
 
@@ -86,11 +75,12 @@ def analyze(
     from dynamics.report.terminal import render, render_seeds
 
     console = Console()
-    for i, (d, (r, total)) in enumerate(zip(diagnoses, selected)):
+    for i, report in enumerate(reports):
         if i:
             console.print()
+        r, total = report.run, report.runs_in_source
         title = r.meta.source + (f" (run {r.meta.run_index + 1} of {total})" if total > 1 else "")
-        render(d, console, title=title, full=full, command=_rerun_command(sources, r, total))
+        render(report.diagnosis, console, title=title, full=full, command=_rerun_command(sources, r, total))
     if groups is not None:
         console.print()
         render_seeds(groups, console)

@@ -2,9 +2,10 @@
 
 Every run of every source is diagnosed; the comparison reads each diagnosis
 (best and last val_loss and val_accuracy, the rise, the recommended early
-stop) into one table, groups seeds of one configuration (runs whose metadata
-records a ``seed``; ``--group-by`` names the keys) and sets their spread
-beside the sampling noise. ``--out report.html`` / ``report.md`` writes the
+stop) into one table, groups seeds of one configuration
+(:func:`dynamics.configuration.group_runs`, the groups ``dynamics analyze``
+shows; ``--group-by`` names the keys) and sets their spread beside the
+sampling noise. ``--out report.html`` / ``report.md`` writes the
 comparison as a report; ``--json`` prints it as data.
 """
 
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from cli.options import ClassesOption, NValOption, check_counts
+from cli.options import ClassesOption, GroupByOption, NValOption, check_counts, group_keys
 
 
 def compare(
@@ -23,9 +24,7 @@ def compare(
         show_default=False)],
     out: Annotated[str | None, typer.Option("--out", "-o", metavar="PATH",
                                             help="Also write a report: .html or .md.")] = None,
-    group_by: Annotated[str | None, typer.Option(
-        "--group-by", metavar="KEYS", help="Comma-separated metadata keys that define a configuration "
-        "(default: runs recording a seed, by dataset, pooling, ...).")] = None,
+    group_by: GroupByOption = None,
     n_val: NValOption = None,
     classes: ClassesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
@@ -40,15 +39,13 @@ def compare(
     check_counts(n_val, classes)
     if sources.count("-") > 1:
         raise ArgumentError("standard input can be read once. Received: - more than once")
-    keys = [k.strip() for k in group_by.split(",") if k.strip()] if group_by else None
-    if group_by is not None and not keys:
-        raise ArgumentError(f"--group-by needs at least one key. Received: --group-by {group_by!r}")
-    from dynamics.report.content import compare_report, run_reports
+    keys = group_keys(group_by)
+    from dynamics.pipeline import compare_report, run_reports
 
     reports = run_reports(sources, n_val=n_val, classes=classes)
     if len(reports) < 2:
         raise ArgumentError(f"compare needs at least 2 runs; the sources hold {len(reports)}. Received: {' '.join(sources)}")
-    result = compare_report(reports, group_by=keys)
+    result = compare_report(reports, group_by=keys, n_val=n_val)
     if as_json:
         import json
 

@@ -34,7 +34,7 @@ def report(
     check_counts(n_val, classes)
     if sources.count("-") > 1:
         raise ArgumentError("standard input can be read once. Received: - more than once")
-    from dynamics.report.content import run_reports
+    from dynamics.pipeline import run_reports
     from dynamics.report.document import run_document
     from dynamics.report.writer import write_document
 

@@ -51,7 +51,7 @@ def train(
     paths = run_training(config, echo=lambda line: print(line, flush=True))
     if not report:
         return
-    from dynamics.report.content import run_reports
+    from dynamics.pipeline import run_reports
     from dynamics.report.writer import write_compare_report, write_report
 
     reports = []

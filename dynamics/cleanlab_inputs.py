@@ -64,7 +64,8 @@ def cleanlab_inputs(run: Any, *, epoch: int | None = None) -> CleanlabInputs:
     ((300, 3), (300,), 300, 4)
     """
     from dynamics.stats.analysis import analyze_predictions
-    from dynamics.stats.probabilities import require_predictions, view_at
+    from dynamics.stats.probabilities import require_predictions
+    from dynamics.stats.views import view_at
     from dynamics.stats.temperature import kept_epoch
 
     preds = require_predictions(run, "val")

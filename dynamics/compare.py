@@ -3,12 +3,11 @@
 :func:`compare` takes the :class:`~dynamics.diagnose.Diagnosis` of each run
 and reads what each already established (best epochs, the rise of
 ``val_loss``, the recommended early stop; for recorded runs, the per-sample
-summary) into one summary table. Runs of one configuration that differ only
-in their seed -- ``meta.extra`` holds a ``seed`` and the same values for the
-configuration keys (:data:`CONFIG_KEYS`, or ``group_by``) -- form a *group*;
-each group with several runs gets the seed spread of its val_accuracy
-(:func:`~dynamics.stats.seeds.seed_spread_of_runs`) and its seeds finding.
-Groups are then compared on their mean best epoch and lowest val_loss.
+summary) into one summary table. Runs of one configuration form a *group*
+(:func:`dynamics.configuration.group_runs`, the same groups ``dynamics
+analyze`` shows across runs); each group with several runs brings its seed
+spread of val_accuracy and its seeds finding. Groups are then compared on
+their mean best epoch and lowest val_loss.
 
 Nothing here prints or draws.
 """
@@ -23,13 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dynamics.configuration import group_runs, run_labels, unique_labels
 from dynamics.errors import ArgumentError
 from dynamics.findings import Finding
 
-#: ``meta.extra`` keys that describe a configuration (what stays equal across seeds). Only plain values
-#: (text, numbers, booleans) count: a model summary differs in its layer names from run to run.
-CONFIG_KEYS = ("dataset", "pooling", "story", "label_noise", "validation", "max_samples", "classes")
-
+__all__ = ["Comparison", "compare", "run_labels", "summary_row", "unique_labels"]
 
 @dataclass
 class Comparison:
@@ -94,69 +91,6 @@ class Comparison:
         })
 
 
-def unique_labels(labels: Sequence[str]) -> list[str]:
-    """Make display labels unique by numbering repeats.
-
-    >>> unique_labels(["a.log", "b.log", "a.log"])
-    ['a.log', 'b.log', 'a.log #2']
-    """
-    seen: dict[str, int] = {}
-    out = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
-    return out
-
-
-def group_config(extra: dict[str, Any], keys: Sequence[str] | None = None) -> dict[str, Any] | None:
-    """The configuration a run belongs to, or None when it is not one of several seeds.
-
-    Without ``keys``, a run is grouped only if its metadata holds a ``seed``,
-    by the :data:`CONFIG_KEYS` it has.
-
-    >>> group_config({"seed": 1, "pooling": "mean", "dataset": "synthetic"})
-    {'dataset': 'synthetic', 'pooling': 'mean'}
-    >>> group_config({"pooling": "max"}) is None, group_config({"pooling": "max"}, ["pooling"])
-    (True, {'pooling': 'max'})
-    """
-    if keys is None:
-        if "seed" not in extra:
-            return None
-        keys = CONFIG_KEYS
-    present = {k: extra[k] for k in keys if isinstance(extra.get(k), (str, int, float, bool))}
-    return present or None
-
-
-def _get(config: dict[str, Any] | None, key: str) -> str:
-    return repr(config.get(key)) if config else "None"
-
-
-def run_labels(runs: Sequence[Any]) -> list[str]:
-    """Unique, short display labels: file names when they tell the runs apart, the seed when labels repeat.
-
-    >>> from dynamics.run import Run, RunMeta
-    >>> import pandas as pd
-    >>> run_labels([Run(pd.DataFrame(), RunMeta(source=f"logs/{k}/train.log")) for k in ("a", "b")])
-    ['logs/a/train.log', 'logs/b/train.log']
-    >>> run_labels([Run(pd.DataFrame(), RunMeta(source="sim", extra={"seed": s})) for s in (0, 1)])
-    ['sim seed=0', 'sim seed=1']
-    """
-    from pathlib import PurePath
-
-    def short(run: Any) -> str:
-        name = PurePath(run.meta.source).name or run.meta.source
-        return f"{name} (run {run.meta.run_index + 1})" if run.meta.run_index else name
-
-    names = [short(r) for r in runs]
-    base = names if len(set(names)) == len(names) else [r.label for r in runs]
-    out = []
-    for r, label in zip(runs, base):
-        if base.count(label) > 1 and "seed" in r.meta.extra:
-            label = f"{label} seed={r.meta.extra['seed']}"
-        out.append(label)
-    return unique_labels(out)
-
-
 def _evidence(d: Any, code: str) -> dict[str, Any]:
     f = d.get(code)
     return dict(f.evidence) if f is not None else {}
@@ -213,7 +147,11 @@ def summary_row(d: Any) -> dict[str, Any]:
 
 
 def compare(
-    diagnoses: Sequence[Any], *, analyses: Sequence[Any] | None = None, group_by: Sequence[str] | None = None
+    diagnoses: Sequence[Any],
+    *,
+    analyses: Sequence[Any] | None = None,
+    group_by: Sequence[str] | None = None,
+    n_val: int | None = None,
 ) -> Comparison:
     """Put runs side by side; group seeds of one configuration.
 
@@ -224,8 +162,11 @@ def compare(
     analyses : sequence of RunAnalysis or None, optional
         Per-sample analyses, one per diagnosis (kept for the report).
     group_by : sequence of str, optional
-        ``meta.extra`` keys that define a group (default: :data:`CONFIG_KEYS`
-        of runs that record a ``seed``).
+        Settings that define a group (default: the runs' configuration,
+        :func:`dynamics.configuration.group_runs`).
+    n_val : int, optional
+        Validation samples of the runs whose source does not say (``--n-val``),
+        for the binomial noise of the seeds.
 
     Returns
     -------
@@ -246,16 +187,9 @@ def compare(
     if analyses is not None and len(analyses) != len(diagnoses):
         raise ArgumentError(f"analyses must have one entry per run. Received: {len(analyses)} for {len(diagnoses)} runs")
     labels = run_labels([d.run for d in diagnoses])
-    keys = [group_config(d.run.meta.extra, group_by) for d in diagnoses]
-    varying = {k for config in keys if config for k in config if len({_get(c, k) for c in keys}) > 1}
-    groups: dict[str, list[int]] = {}
-    for i, config in enumerate(keys):
-        if config is None:
-            name = labels[i]
-        else:  # name a group by what tells it apart (all its keys if nothing does)
-            shown = [k for k in config if k in varying] or list(config)
-            name = ", ".join(f"{k}={config[k]}" for k in shown)
-        groups.setdefault(name, []).append(i)
+    found = group_runs([d.run for d in diagnoses], keys=group_by, n_val=n_val, labels=labels)
+    names = unique_labels([g.name for g in found])
+    groups = {name: g.indices for name, g in zip(names, found)}
     rows = []
     for i, d in enumerate(diagnoses):
         group = next(g for g, members in groups.items() if i in members)
@@ -264,14 +198,14 @@ def compare(
     group_summary = _group_summary(summary, groups, labels)
     findings: list[Finding] = []
     spreads: dict[str, Any] = {}
-    for name, members in groups.items():
-        if len(members) < 2:
+    for name, g in zip(names, found):
+        if len(g.runs) < 2:
             continue
-        runs = [diagnoses[i].run for i in members]
-        spread, finding = _seeds(name, runs)
-        if spread is not None:
-            spreads[name] = spread
-        findings.append(finding)
+        if g.spread is not None:
+            spreads[name] = g.spread
+        f = g.finding
+        findings.append(Finding(f.code, f.severity, f"{name}: {f.claim}", {"group": name, **f.evidence},
+                                f.suggestion, "compare"))
     if len(groups) >= 2:
         last = {name: float(summary.loc[[labels[i] for i in members], "last_epoch"].astype(float).min())
                 for name, members in groups.items()}
@@ -298,22 +232,6 @@ def _group_summary(summary: pd.DataFrame, groups: dict[str, list[int]], labels: 
             "last_val_accuracy_mean": float(rows["last_val_accuracy"].astype(float).mean()),
         })
     return pd.DataFrame(out).set_index("group")
-
-
-def _seeds(name: str, runs: list[Any]) -> tuple[Any, Finding]:
-    """The seed spread of a group and its seeds finding (named after the group)."""
-    from dynamics.errors import InputError
-    from dynamics.sample_findings import seeds_finding
-    from dynamics.stats.seeds import seed_spread_of_runs
-
-    try:
-        spread = seed_spread_of_runs(runs)
-    except InputError as exc:
-        claim = f"{name}: cannot compare the seeds, because {exc}."
-        return None, Finding("seeds", "undetermined", claim, {"group": name}, topic="compare")
-    f = seeds_finding(runs)
-    return spread, Finding(f.code, f.severity, f"{name}: {f.claim}", {"group": name, **f.evidence}, f.suggestion,
-                           "compare")
 
 
 def _epoch_text(row: pd.Series) -> str:

@@ -117,7 +117,7 @@ class LiveDiagnosis(keras.callbacks.Callback):
         from dynamics.diagnose import diagnose
 
         if self.recorder is not None and getattr(self.recorder, "epochs", None):
-            from dynamics.report.content import run_report
+            from dynamics.pipeline import run_report
 
             return run_report(self.recorder.run, n_val=self.n_val).diagnosis
         from dynamics.run import Run, RunMeta, canonical_metric_name, make_epoch_table

@@ -189,7 +189,7 @@ class Predictions:
         with P(class 1) for a binary (sigmoid) model, or ``(n, k)`` class
         probabilities. A list, or any sequence: read-only memory maps, or a
         run directory's lazily decoded epochs
-        (:class:`dynamics.rundir.encoding.EncodedEpochs`), so analysis can
+        (:class:`dynamics.encoding.EncodedEpochs`), so analysis can
         stream over epochs without holding them all.
     sample_ids : ndarray of int, shape (n,), or None
         Index of each sample in its dataset (for a training subset, or to

@@ -196,7 +196,7 @@ def simulate_run(
     >>> list(run.epochs.columns), run.meta.n_val
     (['loss', 'accuracy', 'val_loss', 'val_accuracy'], 300)
     """
-    from dynamics.stats.probabilities import iter_views
+    from dynamics.stats.views import iter_views
 
     val = simulate_predictions(story, n=n, epochs=epochs, classes=classes, seed=seed, label_noise=label_noise)
     train = simulate_predictions(

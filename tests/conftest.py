@@ -50,3 +50,15 @@ def make_seed_run():
 @pytest.fixture
 def seed_run():
     return make_seed_run()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``train`` need Keras and a backend (the [train] extra): skip them, with the reason, without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is not None:
+        return
+    skip = pytest.mark.skip(reason="needs the [train] extra (Keras 3 and a backend): pip install -e '.[train]'")
+    for item in items:
+        if item.get_closest_marker("train") is not None:
+            item.add_marker(skip)

@@ -52,17 +52,6 @@ def test_compare_as_json_and_as_report(tmp_path):
     assert result.exit_code == 0 and (tmp_path / "cmp_files" / "compare-compare.png").is_file()
 
 
-def test_compare_needs_two_runs(tmp_path):
-    result = runner.invoke(app, ["compare", str(SEED_LOG)])
-    assert result.exit_code == 2
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "at least 2 runs" in lines[0]
-    result = runner.invoke(app, ["compare", str(SEED_LOG), str(OTHER), "--out", str(tmp_path / "x.txt")])
-    assert result.exit_code == 2 and "must end in .html or .md" in result.output
-    result = runner.invoke(app, ["compare", str(SEED_LOG), str(OTHER), "--group-by", " , "])
-    assert result.exit_code == 2 and "--group-by" in result.output
-
-
 def test_seeds_are_grouped_with_their_spread():
     runs = [simulate_run(story, n=400, epochs=10, seed=s) for story in ("overconfident", "healthy") for s in (0, 1, 2)]
     report = compare_report(run_reports(runs))

@@ -87,25 +87,3 @@ def test_stdin():
     result = runner.invoke(app, ["parse", "-"], input=SEED_LOG.read_text())
     assert result.exit_code == 0 and "<stdin>" in result.stdout
 
-
-def _error(args, **kwargs):
-    result = runner.invoke(app, args, **kwargs)
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr
-    return lines[0]
-
-
-def test_no_epochs_is_one_line_and_exit_2():
-    line = _error(["parse", str(CORPUS / "logs" / "017_non-tty-progress-lines-no-complete-epoch.txt")])
-    assert line.endswith("the log ends inside epoch 1 (3 progress updates, the last at 1408/60000)")
-
-
-def test_bad_arguments_and_sources(tmp_path):
-    assert "--run must be between 1 and 3" in _error(["parse", str(THREE_RUNS), "--run", "4"])
-    assert "both want stdout" in _error(["parse", str(SEED_LOG), "--json", "--csv", "-"])
-    assert "no such file" in _error(["parse", str(tmp_path / "missing.txt")])
-    assert "not a dynamics run directory" in _error(["parse", str(tmp_path)])
-    assert "is empty" in _error(["parse", "-"], input="")
-    assert "cannot write" in _error(["parse", str(SEED_LOG), "--csv", str(tmp_path / "no" / "dir.csv")])

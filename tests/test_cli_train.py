@@ -30,38 +30,12 @@ def _env(tmp_path, **extra):
     return env
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--pooling", "avg"], "error: --pooling must be one of last, mean, max. Received: pooling=['avg']"),
-        (["--label-noise", "0.9"], "Received: label_noise=0.9"),
-        (["--validation", "dev"], "error: --validation must be split or test. Received: validation='dev'"),
-        (["--dataset", "mnist"], "Received: dataset='mnist'"),
-        (["--epochs", "0"], "error: --epochs must be >= 1. Received: epochs=0"),
-    ],
-)
-def test_bad_options_are_one_line_errors(args, message, tmp_path):
-    result = runner.invoke(app, ["train", "--out", str(tmp_path), *args])
-    assert result.exit_code == 2
-    assert result.stderr.strip() == message or message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
-
-
 def test_an_existing_run_is_not_overwritten(tmp_path):
     (tmp_path / "synthetic-last-seed0").mkdir()
     (tmp_path / "synthetic-last-seed0" / "meta.json").write_text("{}")
     result = runner.invoke(app, ["train", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "already holds a recorded run; use --overwrite" in result.stderr
     assert (tmp_path / "synthetic-last-seed0" / "meta.json").read_text() == "{}"
-
-
-@pytest.mark.train
-@pytest.mark.skipif(not HAS_KERAS, reason="needs the [train] extra")
-def test_imdb_without_a_file_names_the_alternatives(tmp_path):
-    result = runner.invoke(app, ["train", "--dataset", "imdb", "--data", str(tmp_path / "imdb.npz"), "--out",
-                                 str(tmp_path)])
-    assert result.exit_code == 4
-    assert "no such file" in result.stderr and "--dataset synthetic" in result.stderr
 
 
 def test_missing_keras_says_how_to_install(tmp_path):

@@ -160,18 +160,3 @@ def test_every_error_is_a_dynamics_error(tmp_path):
     for bad in (tmp_path / "missing.txt", "", tmp_path):
         with pytest.raises(DynamicsError):
             load_runs(bad)
-
-
-def test_parsing_imports_neither_keras_nor_a_backend_nor_matplotlib():
-    import subprocess
-
-    code = (
-        "import sys; from dynamics.io import load_runs; "
-        f"load_runs({str(SEED_LOG)!r}); "
-        "heavy = [m for m in ('keras', 'tensorflow', 'jax', 'torch', 'matplotlib') if m in sys.modules]; "
-        "print(heavy)"
-    )
-    from conftest import ROOT
-
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-    assert done.stdout.strip() == "[]"

@@ -170,7 +170,8 @@ def test_decoding_is_a_lookup_of_the_same_numbers():
 def test_counting_codes_gives_what_sorting_decoded_values_gives(tmp_path):
     """The AUC and the temperature fits key on the float16 codes; on the decoded float32 values they agree."""
     from dynamics.stats.calibration import calibration_row
-    from dynamics.stats.probabilities import EpochView, iter_views
+    from dynamics.stats.probabilities import EpochView
+    from dynamics.stats.views import iter_views
     from dynamics.stats.temperature import default_halves, temperature_row
 
     y, outputs = _overconfident(n=30_000, epochs=3, seed=2)  # above the counting threshold (20,000)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from dynamics.run import Predictions
 from dynamics.simulate import epoch_arrays, load_npy, save_npy, simulate_predictions
 from dynamics.stats.analysis import analyze_predictions
-from dynamics.stats.calibration import calibration_error
-from dynamics.stats.decomposition import loss_rise
 from dynamics.stats.probabilities import EpochView
+from test_stats_calibration import _gpleiss_ece_mce
 
 
 @pytest.mark.parametrize("classes", [2, 3])
@@ -31,10 +32,16 @@ def test_streamed_per_sample_columns_equal_brute_force(tmp_path, classes):
     np.testing.assert_array_equal(a.arrays["flips_since_best"], (pred[best + 1 :] != pred[best:-1]).sum(axis=0))
     np.testing.assert_allclose(a.arrays["variability"], p_true.std(axis=0), atol=1e-12)
     np.testing.assert_allclose(a.arrays["correctness"], ok.mean(axis=0))
-    assert a.per_epoch.loc[4, "ece"] == pytest.approx(calibration_error(preds.proba[3], y).ece)
-    expected = loss_rise(loss[best], loss[-1], ok[best], ok[-1], best_epoch=best + 1, end_epoch=10)
-    assert a.rise.share_wrong_best == pytest.approx(expected.share_wrong_best)
-    assert a.rise.top_shares == pytest.approx(expected.top_shares)
+    probs = [np.asarray(p, dtype=np.float64) for p in preds.proba]
+    rows = [np.column_stack([1 - q, q]) if q.ndim == 1 else q / q.sum(axis=1, keepdims=True) for q in probs]
+    for e in range(10):  # the reference ECE loop on each epoch's top-label confidence
+        ece, mce = _gpleiss_ece_mce(rows[e].max(axis=1), ok[e].astype(float))
+        assert (a.per_epoch.loc[e + 1, "ece"], a.per_epoch.loc[e + 1, "mce"]) == pytest.approx((ece, mce), rel=1e-9)
+    delta = loss[-1] - loss[best]
+    assert a.rise.share_wrong_best == pytest.approx(delta[~ok[best]].sum() / delta.sum())
+    ranked = np.sort(delta)[::-1]
+    assert a.rise.top_shares == pytest.approx({f: ranked[: math.ceil(f * 1200)].sum() / delta.sum()
+                                               for f in (0.01, 0.05, 0.10)})
     assert len(a.samples) == 1200 and a.samples.index.name == "sample"
     assert set(a.tables()) == {"per_epoch", "decomposition", "confidence", "calibration", "churn", "reliability",
                                "transitions", "top_samples", "label_issues"}  # fmt: skip

@@ -155,8 +155,19 @@ def test_run_tables_stream_every_epoch():
     table = calibration_table(run)
     assert list(table.index) == list(range(1, 7))
     assert {"ece", "mce", "brier", "reliability", "resolution", "uncertainty", "residual", "auc"} <= set(table.columns)
-    last = run.predictions.proba[-1]
-    assert table.loc[6, "ece"] == pytest.approx(calibration_error(last, run.predictions.y_true).ece)
+    y = run.predictions.y_true
     bins = reliability_table(run)
     assert bins.index.names == ["epoch", "bin"] and len(bins) == 6 * 15
-    assert (bins.groupby(level="epoch")["count"].sum() == 600).all()
+    for epoch, proba in zip(run.predictions.epochs, run.predictions.proba):
+        p = np.asarray(proba, dtype=np.float64)
+        conf, correct = np.maximum(p, 1 - p), ((p > 0.5) == (y == 1)).astype(float)
+        ece, mce = _gpleiss_ece_mce(conf, correct)
+        row = table.loc[epoch]
+        assert (row["ece"], row["mce"]) == pytest.approx((ece, mce), rel=1e-9)
+        assert row["brier"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-9)  # one sigmoid output: one term
+        u = mannwhitneyu(p[y == 1], p[y == 0]).statistic
+        assert row["auc"] == pytest.approx(u / ((y == 1).sum() * (y == 0).sum()), rel=1e-9)
+        edges = np.linspace(0, 1, 16)
+        counts = [int(((conf > lo) & (conf <= hi)).sum()) for lo, hi in zip(edges[:-1], edges[1:])]
+        counts[0] += int((conf == 0).sum())
+        assert bins.loc[epoch, "count"].tolist() == counts

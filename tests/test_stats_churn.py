@@ -7,8 +7,8 @@ import pytest
 
 from dynamics.run import Predictions
 from dynamics.simulate import simulate_predictions, simulate_run
-from dynamics.stats.churn import ChurnAccumulator, churn_between, churn_table, flip_counts, sample_stability, stability
-from dynamics.stats.probabilities import iter_views
+from dynamics.stats.churn import ChurnAccumulator, churn_between, churn_table, flip_counts, stability_table, stability
+from dynamics.stats.views import iter_views
 
 
 @pytest.mark.parametrize("classes", [2, 3])
@@ -56,12 +56,25 @@ def test_pair_hand_worked_multiclass():
     assert c["wrong_to_other_wrong"] == 0.0 and c["accuracy_change"] == 0.0
 
 
-def test_stability_labels_and_run_wrappers():
-    assert stability([[1, 0, 1], [1, 0, 0], [1, 0, 1]]).tolist() == ["always right", "always wrong", "unstable"]
-    run = simulate_run("flipping", n=300, epochs=5, seed=1)
+def test_stability_and_churn_of_a_run_hand_worked():
+    from dynamics.run import Run, RunMeta, make_epoch_table
+
+    # Four binary samples (labels 1, 0, 1, 0) over three epochs, P(class 1):
+    #   sample 0: 0.9 0.8 0.7  right right right  -> 0 flips, "always right"
+    #   sample 1: 0.6 0.7 0.9  wrong wrong wrong  -> 0 flips, "always wrong"
+    #   sample 2: 0.4 0.6 0.3  wrong right wrong  -> 2 flips, "unstable"
+    #   sample 3: 0.2 0.6 0.6  right wrong wrong  -> 1 flip,  "unstable"
+    proba = [[0.9, 0.6, 0.4, 0.2], [0.8, 0.7, 0.6, 0.6], [0.7, 0.9, 0.3, 0.6]]
+    run = Run(make_epoch_table({e: {"val_loss": 0.5} for e in (1, 2, 3)}), RunMeta(format="recorded"),
+              predictions=Predictions([1, 2, 3], np.array([1, 0, 1, 0]), [np.array(p, np.float32) for p in proba]))
+    per_sample = stability_table(run)
+    assert per_sample["flips"].tolist() == [0, 0, 2, 1]
+    assert per_sample["epochs_correct"].tolist() == [3, 0, 1, 1]
+    assert per_sample["stability"].tolist() == ["always right", "always wrong", "unstable", "unstable"]
     table = churn_table(run)
-    assert list(table.index) == [2, 3, 4, 5]
-    per_sample = sample_stability(run)
-    assert len(per_sample) == 300
-    assert set(per_sample["stability"]) <= {"always right", "always wrong", "unstable"}
-    assert per_sample["flips"].sum() == pytest.approx(table["changed"].sum() * 300)
+    assert list(table.index) == [2, 3]
+    # epoch 1 -> 2: samples 2 (wrong -> right) and 3 (right -> wrong) change; 2 -> 3: sample 2 (right -> wrong).
+    assert table.loc[2, ["changed", "wrong_to_right", "right_to_wrong"]].tolist() == [0.5, 0.25, 0.25]
+    assert table.loc[3, ["changed", "wrong_to_right", "right_to_wrong"]].tolist() == [0.25, 0.0, 0.25]
+    assert table["accuracy_after"].tolist() == [0.5, 0.25]
+    assert per_sample["flips"].sum() == pytest.approx(table["changed"].sum() * 4)

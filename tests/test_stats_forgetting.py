@@ -7,7 +7,7 @@ import pytest
 
 from dynamics.simulate import simulate_run
 from dynamics.stats.forgetting import ForgettingAccumulator, combine_forgetting, forgetting_statistics, forgetting_table
-from dynamics.stats.probabilities import iter_views
+from dynamics.stats.views import iter_views
 
 
 def _toneva(acc_matrix):

@@ -7,10 +7,10 @@ import pytest
 from scipy import stats
 
 from dynamics.run import Run, make_epoch_table
-from dynamics.stats.fluctuations import loss_rises, run_loss_rises
-from dynamics.stats.generalization import best_epoch, gap_table, generalization_gap, overfitting_onset, run_onset
+from dynamics.stats.fluctuations import loss_rises, loss_rises_of_run
+from dynamics.stats.generalization import best_epoch, gap_table, generalization_gap, overfitting_onset, overfitting_onset_of_run
 from dynamics.stats.precision import metric_direction, print_halfwidth
-from dynamics.stats.sanity import frozen_stretches, loss_excess, loss_limits, prior_entropy_range
+from dynamics.stats.sanity import frozen_stretches, loss_excess_table, loss_limits, prior_entropy_range
 
 
 def test_gap_is_positive_when_validation_is_worse(seed_run):
@@ -35,7 +35,7 @@ def test_best_epoch_keeps_the_first_of_ties():
 
 
 def test_seed_onset(seed_run):
-    o = run_onset(seed_run)
+    o = overfitting_onset_of_run(seed_run)
     assert (o.status, o.best_epoch, o.best_val, o.onset_epoch, o.last_val) == ("overfitting", 3, 0.3736, 4, 0.9105)
     assert o.rise_pct == pytest.approx(100 * (0.9105 / 0.3736 - 1))
     assert round(o.rise_pct) == 144
@@ -62,7 +62,7 @@ def test_print_halfwidth_follows_keras_formatting():
 
 
 def test_seed_training_loss_rise_at_76(seed_run):
-    rises = run_loss_rises(seed_run)
+    rises = loss_rises_of_run(seed_run)
     assert list(rises.index) == [76]
     r = rises.loc[76]
     assert round(r.rise, 4) == 0.0022
@@ -92,5 +92,5 @@ def test_prior_entropy_range_matches_scipy_entropy():
 def test_frozen_stretches_and_loss_excess():
     assert frozen_stretches([1, 2, 3, 5, 6, 7], [0.7, 0.7, 0.7, 0.7, 0.7, 0.6], min_length=3) == [(1, 3, 0.7)]
     run = Run(make_epoch_table({1: {"val_loss": 1.0, "val_a_loss": 0.4, "val_b_loss": 0.5}}))
-    assert loss_excess(run).tolist() == [pytest.approx(0.1)]
-    assert loss_excess(Run(make_epoch_table({1: {"val_loss": 1.0}}))) is None
+    assert loss_excess_table(run).tolist() == [pytest.approx(0.1)]
+    assert loss_excess_table(Run(make_epoch_table({1: {"val_loss": 1.0}}))) is None

@@ -10,7 +10,7 @@ from dynamics.simulate import simulate_run
 from dynamics.stats.label_issues import (
     imdb_vocabulary,
     label_issue_candidates,
-    label_issues,
+    label_issues_table,
     self_confidence,
     sequence_decoder,
 )
@@ -44,7 +44,7 @@ def test_flipped_labels_are_found_in_a_run_with_label_noise():
     run = simulate_run("healthy", n=3000, epochs=15, seed=4, label_noise=0.05)
     preds = run.predictions
     clean_pred = preds.proba[-1].astype(float) > 0.5
-    issues = label_issues(run)
+    issues = label_issues_table(run)
     assert len(issues) > 20
     # Recorded labels that disagree with a confident final prediction are the flipped ones:
     flipped = np.flatnonzero(preds.y_true != clean_pred)
@@ -52,7 +52,7 @@ def test_flipped_labels_are_found_in_a_run_with_label_noise():
     assert (np.diff(issues["self_confidence"]) >= 0).all()
     assert (issues["wrong_fraction"] >= 0.9).all() and (issues["self_confidence"] <= 0.1).all()
     np.testing.assert_allclose(issues["loss"], -np.log(np.clip(issues["self_confidence"], 1.0000000116860974e-07, None)))
-    assert len(label_issues(run, limit=5)) == 5
+    assert len(label_issues_table(run, limit=5)) == 5
 
 
 def test_text_hook_decodes_imdb_style_sequences():
@@ -66,5 +66,5 @@ def test_text_hook_decodes_imdb_style_sequences():
     assert listed(0) == "not good"
     run = simulate_run("healthy", n=400, epochs=6, seed=1, label_noise=0.1)
     texts = {i: f"review {i}" for i in range(400)}
-    issues = label_issues(run, decoder=texts.__getitem__)
+    issues = label_issues_table(run, decoder=texts.__getitem__)
     assert (issues["text"] == [f"review {i}" for i in issues["sample_id"]]).all()

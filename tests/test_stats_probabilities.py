@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dynamics.errors import InputError
+from dynamics.errors import ArgumentError
 from dynamics.stats.probabilities import (
     CLIP_HIGH,
     CLIP_LOW,
@@ -105,16 +105,16 @@ def test_helpers_agree_with_view():
         ([[[0.2]]], [0], "shape"),
     ],
 )
-def test_bad_input_raises_one_line_input_error(proba, labels, message):
-    with pytest.raises(InputError, match=message) as info:
+def test_bad_predictions_raise_a_one_line_argument_error(proba, labels, message):
+    with pytest.raises(ArgumentError, match=message) as info:
         EpochView(np.array(proba), labels).loss
     assert "\n" not in str(info.value)
 
 
 def test_labels_are_checked():
-    with pytest.raises(InputError, match="integer"):
+    with pytest.raises(ArgumentError, match="integer"):
         check_labels([0.5, 1.0])
-    with pytest.raises(InputError, match=">= 0"):
+    with pytest.raises(ArgumentError, match=">= 0"):
         check_labels([-1, 0])
     assert check_labels(np.array([[1], [0]])).tolist() == [1, 0]
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dynamics.errors import InputError
+from dynamics.errors import ArgumentError, InputError
 from dynamics.run import Run, RunMeta, make_epoch_table
 from dynamics.stats.seeds import seed_spread, seed_spread_of_runs, von_neumann_sd
 
@@ -54,7 +54,7 @@ def test_runs_are_aligned_on_shared_epochs_and_checked():
     a, b = _run([0.7, 0.8, 0.81]), _run([0.72, 0.79])
     s = seed_spread_of_runs([a, b], from_epoch=1)
     assert list(s.table.index) == [1, 2] and s.summary["n_val"] == 1000
-    with pytest.raises(InputError, match="at least 2 runs"):
+    with pytest.raises(ArgumentError, match="at least 2 runs"):
         seed_spread_of_runs([a])
     with pytest.raises(InputError, match="different validation sets"):
         seed_spread_of_runs([a, _run([0.7, 0.8], n_val=999)])

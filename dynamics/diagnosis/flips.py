@@ -28,7 +28,7 @@ def _pct(x: float, digits: int = 0) -> str:
 
 
 def _correct_at(predictions: Any, epoch: int) -> np.ndarray:
-    from dynamics.stats.probabilities import view_at
+    from dynamics.stats.views import view_at
 
     i = int(np.flatnonzero(np.asarray(predictions.epochs) == epoch)[0])
     return view_at(predictions, i).correct

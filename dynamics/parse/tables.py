@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from dynamics.errors import DynamicsError
-from dynamics.io_csvlogger import number, table_header, table_run
+from dynamics.delimited import number, table_header, table_run
 from dynamics.run import Run
 
 _NAME = re.compile(r"[A-Za-z_][\w.\-/]*")
@@ -48,9 +48,9 @@ def _cells(line: str, kind: str, sep: str) -> list[str]:
     if kind == "markdown":
         return [c.strip() for c in line.strip().strip("|").split("|")]
     if kind == "delimited":
-        from dynamics.io_csvlogger import _fields
+        from dynamics.delimited import fields
 
-        return _fields(line, sep)
+        return fields(line, sep)
     return line.split()
 
 
@@ -148,7 +148,7 @@ class _Table:
 
 def _long_form_run(rows: list[tuple[str | None, list[str]]], source: str) -> Run | None:
     """R's ``as.data.frame(history)``: ``epoch value metric data`` -> a wide table."""
-    from dynamics.io_csvlogger import table_run as wide
+    from dynamics.delimited import table_run as wide
 
     by_epoch: dict[int, dict[str, str]] = {}
     names: list[str] = []

@@ -1,7 +1,7 @@
 """A report as a document: sections of verdict, numbered findings, figures and tables.
 
 :func:`run_document` and :func:`compare_document` lay out what
-:mod:`dynamics.report.content` computed; :mod:`dynamics.report.html` and
+:mod:`dynamics.pipeline` computed; :mod:`dynamics.report.html` and
 :mod:`dynamics.report.markdown` only format a :class:`Document`. Strings here
 are plain text, never markup: each writer escapes them for its own format.
 """
@@ -18,7 +18,7 @@ from dynamics.report.tables import TableSpec, compare_tables, run_tables
 
 if TYPE_CHECKING:
     from dynamics.compare import Comparison
-    from dynamics.report.content import CompareReport, RunReport
+    from dynamics.pipeline import CompareReport, RunReport
 
 #: Titles of topics the diagnosis does not name.
 EXTRA_TOPICS = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dynamics.report.content import CompareReport, RunReport
+    from dynamics.pipeline import CompareReport, RunReport
 
 #: Pixels per inch of the embedded PNGs: 7-inch figures come out about 1000 px wide,
 #: sharp on a laptop and on a phone's high-density screen.

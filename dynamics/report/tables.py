@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from dynamics.report.content import CompareReport, RunReport
+    from dynamics.pipeline import CompareReport, RunReport
 
 #: Titles and captions of the diagnosis tables known today; others get a title from their key.
 DIAGNOSIS_TABLES = {

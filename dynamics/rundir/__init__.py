@@ -39,46 +39,35 @@ Layout (``format_version`` 2, or 3 for compact storage)::
 never unpickles (``allow_pickle=False``) and memory-maps the prediction files
 (``mmap_mode="r"``), so analysis can stream over epochs of a large run; a
 log-space epoch is decoded to float32 probabilities when it is read
-(:class:`~dynamics.rundir.encoding.EncodedEpochs`), one epoch at a time.
+(:class:`~dynamics.encoding.EncodedEpochs`), one epoch at a time.
 
 Format 1 (dynamics before log-space storage) had no ``prediction_encoding``:
 its epoch files hold the probabilities themselves, float16 by default or
 float32. They are read as they are.
 
-This module imports numpy, pandas and the standard library only.
+The names of the files are in :mod:`.layout`, which the reader and the
+writer import (so neither imports this package's ``__init__``). This module
+imports numpy, pandas and the standard library only.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
+from dynamics.rundir.layout import (
+    EPOCH_FILE,
+    EPOCHS,
+    FORMAT,
+    FORMAT_VERSION,
+    META,
+    OWNED,
+    PROGRESS,
+    TIMING,
+    VOCABULARY,
+    is_run_dir,
+)
+from dynamics.rundir.reader import read_run_dir, read_vocabulary, sample_texts
+from dynamics.rundir.writer import RunDirWriter
 
-FORMAT = "dynamics-run"
-#: The newest run format this dynamics reads. 3: compact storage
-#: (``compact-float16``); 2: predictions in the encoding ``meta.json`` names;
-#: 1: raw probabilities.
-FORMAT_VERSION = 3
-#: A run directory declares the oldest format that reads it, so a run stored
-#: in full (format 2) stays readable by a dynamics that predates compact storage.
-FULL_FORMAT_VERSION = 2
-COMPACT_FORMAT_VERSION = 3
-META = "meta.json"
-EPOCHS = "epochs.csv"
-TIMING = "timing.csv"
-PROGRESS = "progress.log"
-VOCABULARY = "vocabulary.json"
-EPOCH_FILE = re.compile(r"^epoch_(\d{4,})\.npy$")
-#: Files and folders a run directory may hold; ``overwrite`` removes only these.
-OWNED = (META, EPOCHS, TIMING, PROGRESS, VOCABULARY, "val", "train")
-
-
-def is_run_dir(path: str | os.PathLike) -> bool:
-    """True if ``path`` is a directory holding a recorded run's ``meta.json``."""
-    return Path(path, META).is_file()
-
-
-from dynamics.rundir.reader import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
-from dynamics.rundir.writer import RunDirWriter  # noqa: E402
-
-__all__ = ["RunDirWriter", "is_run_dir", "read_run_dir", "read_vocabulary", "sample_texts"]
+__all__ = [
+    "EPOCHS", "EPOCH_FILE", "FORMAT", "FORMAT_VERSION", "META", "OWNED", "PROGRESS", "TIMING", "VOCABULARY",
+    "RunDirWriter", "is_run_dir", "read_run_dir", "read_vocabulary", "sample_texts",
+]  # fmt: skip

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from dynamics.rundir.encoding import COMPACT16, EPSILON
+from dynamics.encoding import COMPACT16, EPSILON
 #: Rows encoded at a time: bounds the float64 temporaries to ~40 MB at K = 1,000.
 _CHUNK = 5_000
 
@@ -135,7 +135,7 @@ class CompactEpochs(Sequence):
     The value of :attr:`dynamics.run.Predictions.proba` for a run stored
     compactly: ``epochs[i]`` is epoch ``i``'s structured array of
     :func:`compact_dtype`. There are no full probability vectors to give;
-    :func:`dynamics.stats.probabilities.view_at` turns a record array into a
+    :func:`dynamics.stats.views.view_at` turns a record array into a
     view that computes what the records allow.
 
     Examples

@@ -14,9 +14,9 @@ import pandas as pd
 
 from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Event, Predictions, Run, RunMeta, canonical_metric_name, make_epoch_table
-from dynamics.rundir import EPOCH_FILE, EPOCHS, FORMAT, FORMAT_VERSION, META, TIMING, VOCABULARY
+from dynamics.encoding import COMPACT16, ENCODINGS, LOG_ENCODINGS, LOGIT16, EncodedEpochs
 from dynamics.rundir.compact import CompactEpochs, compact_dtype
-from dynamics.rundir.encoding import COMPACT16, ENCODINGS, LOG_ENCODINGS, LOGIT16, EncodedEpochs
+from dynamics.rundir.layout import EPOCH_FILE, EPOCHS, FORMAT, FORMAT_VERSION, META, TIMING, VOCABULARY
 
 
 def _read_csv_table(path: Path, notes: list[str]) -> dict[int, dict[str, float]]:

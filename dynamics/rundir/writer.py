@@ -16,7 +16,9 @@ import numpy as np
 
 from dynamics.errors import ArgumentError
 from dynamics.run import Event
-from dynamics.rundir import (
+from dynamics.encoding import encode, encoding_for
+from dynamics.rundir.compact import COMPACT16, check_top_k, encode_compact
+from dynamics.rundir.layout import (
     COMPACT_FORMAT_VERSION,
     EPOCHS,
     FORMAT,
@@ -27,8 +29,6 @@ from dynamics.rundir import (
     VOCABULARY,
     is_run_dir,
 )
-from dynamics.rundir.compact import COMPACT16, check_top_k, encode_compact
-from dynamics.rundir.encoding import encode, encoding_for
 
 
 def _fsync_dir(path: Path) -> None:
@@ -100,7 +100,7 @@ class RunDirWriter:
         stores them in log space -- the logit of a sigmoid output, the
         log-probabilities of a softmax -- so that confident predictions keep
         their precision; ``"float32"`` stores the probabilities themselves
-        (exact). See :mod:`dynamics.rundir.encoding`; the encoding is
+        (exact). See :mod:`dynamics.encoding`; the encoding is
         recorded in ``meta.json`` as ``prediction_encoding``.
     overwrite : bool
         Replace a run already recorded in ``path`` (only the files a run

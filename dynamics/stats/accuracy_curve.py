@@ -28,11 +28,12 @@ predictions settled (``stuck_converged``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from dynamics.stats.result import Result
 from dynamics.stats.curves import tail_length
 from dynamics.stats.noise import wilson_interval
 from dynamics.stats.sanity import frozen_stretches, prior_entropy_range
@@ -109,7 +110,7 @@ def difference_se(p1: float, p2: float, n: int) -> float:
 
 
 @dataclass(frozen=True)
-class AccuracyCurve:
+class AccuracyCurve(Result):
     """Outcome of :func:`classify_accuracy_curve`.
 
     Attributes
@@ -152,8 +153,6 @@ class AccuracyCurve:
     prior_entropy: tuple[float, float] | None = None
     thresholds: dict[str, float] = field(default_factory=lambda: dict(THRESHOLDS))
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def classify_accuracy_curve(

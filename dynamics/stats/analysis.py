@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,19 @@ from dynamics.stats.datamap import REGION_FRACTION, DataMapAccumulator, data_map
 from dynamics.stats.decomposition import LossRise, decomposition_row, loss_rise
 from dynamics.stats.forgetting import ForgettingAccumulator
 from dynamics.stats.label_issues import candidates_table
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, require_predictions
+from dynamics.stats.views import iter_views
+from dynamics.stats.result import Result
 from dynamics.stats.temperature import default_halves, temperature_row
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["analysis_of_run", "analyze_predictions", "RunAnalysis", "SampleAnalysis"]
 
 
 @dataclass
-class SampleAnalysis:
+class SampleAnalysis(Result):
     """Per-epoch and per-sample statistics of one recorded split.
 
     Attributes
@@ -300,7 +307,7 @@ def _per_sample(
 
 
 @dataclass
-class RunAnalysis:
+class RunAnalysis(Result):
     """Per-sample analysis of a recorded run: validation and training subset."""
 
     val: SampleAnalysis
@@ -319,7 +326,7 @@ class RunAnalysis:
         return out
 
 
-def analyze(run: Any, *, seed: int = 0) -> RunAnalysis:
+def analysis_of_run(run: Run, *, seed: int = 0) -> RunAnalysis:
     """Stream once over the run's validation (and training-subset) predictions.
 
     Raises :class:`~dynamics.errors.InputError` when the run has no recorded
@@ -328,7 +335,7 @@ def analyze(run: Any, *, seed: int = 0) -> RunAnalysis:
     Examples
     --------
     >>> from dynamics.simulate import simulate_run
-    >>> result = analyze(simulate_run("minority", n=200, epochs=5, n_train=50))
+    >>> result = analysis_of_run(simulate_run("minority", n=200, epochs=5, n_train=50))
     >>> result.val.per_epoch.shape[0], result.train.n_samples
     (5, 50)
     """
@@ -337,3 +344,7 @@ def analyze(run: Any, *, seed: int = 0) -> RunAnalysis:
     if run.train_predictions is not None and len(run.train_predictions):
         train = analyze_predictions(run.train_predictions, split="train", calibration=False, seed=seed)
     return RunAnalysis(val, train)
+
+
+#: The name :func:`analysis_of_run` had before the stats API's naming rule (still used outside stats).
+analyze = analysis_of_run

@@ -63,10 +63,17 @@ weights), and accuracy is Keras's argmax / 0.5-threshold accuracy.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from dynamics.errors import ArgumentError
 import pandas as pd
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["COLUMNS", "KERAS_EPSILON", "group_loss_bounds", "group_loss_bounds_table"]
 
 #: Keras's fuzz factor (``keras.config.epsilon()``).
 KERAS_EPSILON = 1e-7
@@ -135,7 +142,7 @@ def group_loss_bounds(
     ([0.69, 1.92], [0.5, 0.146])
     """
     if classes < 2:
-        raise ValueError(f"classes must be >= 2. Received: classes={classes}")
+        raise ArgumentError(f"classes must be >= 2. Received: classes={classes}")
     L = np.atleast_1d(np.asarray(loss, dtype=float))
     a = np.atleast_1d(np.asarray(accuracy, dtype=float))
     hL = np.broadcast_to(np.asarray(loss_halfwidth, dtype=float), L.shape) + _SLACK * np.abs(L)
@@ -179,8 +186,8 @@ def group_loss_bounds(
     }
 
 
-def confidence_bounds(
-    run: Any,
+def group_loss_bounds_table(
+    run: Run,
     *,
     classes: int = 2,
     loss: str = "val_loss",
@@ -197,7 +204,7 @@ def confidence_bounds(
     >>> from dynamics.run import Run, make_epoch_table
     >>> run = Run(make_epoch_table({3: {"val_loss": 0.3736, "val_accuracy": 0.8440},
     ...                             77: {"val_loss": 0.9105, "val_accuracy": 0.8234}}))
-    >>> confidence_bounds(run)["wrong_low"].round(2).tolist()
+    >>> group_loss_bounds_table(run)["wrong_low"].round(2).tolist()
     [0.69, 1.92]
     """
     from dynamics.stats.precision import EXACT_FORMATS, print_halfwidth
@@ -211,3 +218,7 @@ def confidence_bounds(
     table.insert(0, "accuracy", a)
     table.insert(0, "loss", L)
     return table
+
+
+#: The name :func:`group_loss_bounds_table` had before the stats API's naming rule (still used outside stats).
+confidence_bounds = group_loss_bounds_table

@@ -25,13 +25,25 @@ Definitions (docs/methods.md#calibration):
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, _dot, as_proba, check_labels, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, _dot, as_proba, check_labels, require_predictions
+from dynamics.stats.views import iter_views
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "N_BINS", "bin_index", "binary_auc", "brier_decomposition", "BrierDecomposition", "calibration_error",
+    "calibration_row", "calibration_table", "CalibrationError", "reliability_diagram", "reliability_rows",
+    "reliability_table",
+]
 
 #: Guo et al.'s number of bins.
 N_BINS = 15
@@ -128,7 +140,8 @@ def reliability_rows(view: EpochView, *, n_bins: int = N_BINS) -> pd.DataFrame:
     return table
 
 
-class CalibrationError(NamedTuple):
+@dataclass(frozen=True)
+class CalibrationError(Result):
     """Top-label expected and maximum calibration error of one epoch."""
 
     ece: float
@@ -159,7 +172,8 @@ def _calibration_error(view: EpochView, n_bins: int) -> CalibrationError:
     return CalibrationError(float(weighted.sum() / n), float(gaps.max()))
 
 
-class BrierDecomposition(NamedTuple):
+@dataclass(frozen=True)
+class BrierDecomposition(Result):
     """Brier score and Murphy's partition: ``brier = rel - res + unc + residual``."""
 
     brier: float
@@ -182,7 +196,7 @@ def brier_decomposition(proba: Any, y_true: Any, *, n_bins: int = N_BINS) -> Bri
     Forecasts constant within bins leave no residual:
 
     >>> b = brier_decomposition([0.2, 0.2, 0.8, 0.8], [0, 1, 1, 1], n_bins=5)
-    >>> [round(x, 4) for x in b]
+    >>> [round(x, 4) for x in b.to_dict().values()]
     [0.19, 0.065, 0.0625, 0.1875, 0.0]
     """
     p = as_proba(proba)
@@ -196,7 +210,8 @@ def _brier(p: np.ndarray, y: np.ndarray, n_bins: int) -> BrierDecomposition:
     if p.ndim == 1:
         return _brier_binary(p, (y == 1).astype(np.float64), n_bins)
     parts = [_brier_binary(p[:, k], (y == k).astype(np.float64), n_bins) for k in range(p.shape[1])]
-    return BrierDecomposition(*(float(sum(part[i] for part in parts)) for i in range(5)))
+    names = [f.name for f in fields(BrierDecomposition)]
+    return BrierDecomposition(*(float(sum(getattr(part, k) for part in parts)) for k in names))
 
 
 def _brier_binary(f: np.ndarray, o: np.ndarray, n_bins: int) -> BrierDecomposition:
@@ -263,8 +278,8 @@ def binary_auc(proba: Any, y_true: Any) -> float:
 
 
 def _auc(raw: np.ndarray, positive: np.ndarray, coded: Any = None) -> float:
-    from dynamics.rundir.encoding import coded as coded_of
-    from dynamics.rundir.encoding import value_ranks
+    from dynamics.encoding import coded as coded_of
+    from dynamics.encoding import value_ranks
 
     n_pos = int(np.count_nonzero(positive))
     n_neg = positive.shape[0] - n_pos
@@ -303,10 +318,10 @@ def calibration_row(view: EpochView, *, n_bins: int = N_BINS) -> dict[str, float
     if raw.ndim == 2 and raw.shape[1] == 1:
         raw = raw[:, 0]
     auc = _auc(raw, view.y_true == 1, view.coded) if view.binary else math.nan
-    return {"ece": err.ece, "mce": err.mce, **brier._asdict(), "auc": auc}
+    return {"ece": err.ece, "mce": err.mce, **brier.to_dict(), "auc": auc}
 
 
-def calibration_table(run: Any, split: str = "val", *, n_bins: int = N_BINS) -> pd.DataFrame:
+def calibration_table(run: Run, split: str = "val", *, n_bins: int = N_BINS) -> pd.DataFrame:
     """ECE, MCE, Brier decomposition and AUC for every recorded epoch, streaming.
 
     Temperature scaling is in :func:`dynamics.stats.temperature.temperature_table`.
@@ -326,7 +341,7 @@ def calibration_table(run: Any, split: str = "val", *, n_bins: int = N_BINS) -> 
     return table
 
 
-def reliability_table(run: Any, split: str = "val", *, n_bins: int = N_BINS) -> pd.DataFrame:
+def reliability_table(run: Run, split: str = "val", *, n_bins: int = N_BINS) -> pd.DataFrame:
     """Reliability-diagram data of every recorded epoch in long form (epoch, bin).
 
     Examples

@@ -11,13 +11,21 @@ and whether it was always right, always wrong, or unstable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, check_labels, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, check_labels, require_predictions
+from dynamics.stats.views import iter_views
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "STABILITY", "churn_between", "churn_table", "ChurnAccumulator", "flip_counts", "stability", "stability_table",
+]
 
 #: Labels of :func:`stability`.
 STABILITY = ("always right", "always wrong", "unstable")
@@ -161,7 +169,7 @@ class ChurnAccumulator:
         return _stability(self.n_correct, self.n_epochs)
 
 
-def churn_table(run: Any, split: str = "val") -> pd.DataFrame:
+def churn_table(run: Run, split: str = "val") -> pd.DataFrame:
     """Churn between every pair of consecutive recorded epochs, streaming.
 
     Examples
@@ -176,13 +184,13 @@ def churn_table(run: Any, split: str = "val") -> pd.DataFrame:
     return acc.table()
 
 
-def sample_stability(run: Any, split: str = "val") -> pd.DataFrame:
+def stability_table(run: Run, split: str = "val") -> pd.DataFrame:
     """Per-sample flip count, epochs correct and stability label, streaming.
 
     Examples
     --------
     >>> from dynamics.simulate import simulate_run
-    >>> list(sample_stability(simulate_run("flipping", n=200, epochs=4)).columns)
+    >>> list(stability_table(simulate_run("flipping", n=200, epochs=4)).columns)
     ['flips', 'epochs_correct', 'stability']
     """
     acc = ChurnAccumulator()

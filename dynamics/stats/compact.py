@@ -27,6 +27,8 @@ from dynamics.errors import InputError
 from dynamics.stats.probabilities import CLIP_HIGH, CLIP_LOW, EpochView
 
 #: What compact storage cannot compute, and why (the findings quote it).
+__all__ = ["FIELDS", "UNAVAILABLE", "CompactView", "is_compact"]
+
 UNAVAILABLE = {
     "temperature": (
         "temperature scaling divides every class's log-probability by T and renormalises over all K classes, "

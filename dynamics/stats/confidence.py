@@ -11,12 +11,18 @@ predictive entropy, and the fraction of predictions above 0.9 and 0.99.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, require_predictions
+from dynamics.stats.views import iter_views
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["THRESHOLDS", "confidence_row", "confidence_summary", "confidence_table"]
 
 #: Confidence levels whose exceedance fraction is reported (strictly above).
 THRESHOLDS = (0.9, 0.99)
@@ -77,7 +83,7 @@ def confidence_row(view: EpochView) -> dict[str, float]:
     return row
 
 
-def confidence_table(run: Any, split: str = "val") -> pd.DataFrame:
+def confidence_table(run: Run, split: str = "val") -> pd.DataFrame:
     """:func:`confidence_summary` for every recorded epoch, streaming.
 
     Returns a DataFrame indexed by the 1-based epoch.

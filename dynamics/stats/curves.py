@@ -36,11 +36,12 @@ The thresholds are named constants, carried in every result's evidence.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from dynamics.stats.result import Result
 from dynamics.stats.trends import trend_test
 
 __all__ = [
@@ -148,7 +149,7 @@ def tail_length(n_after: int) -> int:
 
 
 @dataclass(frozen=True)
-class LossCurve:
+class LossCurve(Result):
     """Outcome of :func:`classify_loss_curve`: the pattern, the rule that fired, and its numbers.
 
     Attributes
@@ -212,8 +213,6 @@ class LossCurve:
     train_threshold: float | None = None
     thresholds: dict[str, float] = field(default_factory=lambda: dict(THRESHOLDS))
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _pct(value: float, base: float) -> float:

@@ -13,13 +13,22 @@ headline experiments).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, require_predictions
+from dynamics.stats.views import iter_views
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "CARTOGRAPHY_FRACTIONS", "REGION_FRACTION", "data_map", "data_map_regions", "data_map_table",
+    "DataMapAccumulator",
+]
 
 #: Subset fraction of the paper's headline experiments.
 REGION_FRACTION = 0.33
@@ -135,7 +144,7 @@ def data_map_regions(confidence: Any, variability: Any, *, fraction: float = REG
     return pd.DataFrame({"easy_to_learn": easy, "ambiguous": ambiguous, "hard_to_learn": hard, "region": region})
 
 
-def data_map_table(run: Any, split: str = "train", *, fraction: float = REGION_FRACTION) -> pd.DataFrame:
+def data_map_table(run: Run, split: str = "train", *, fraction: float = REGION_FRACTION) -> pd.DataFrame:
     """Data map of a recorded run's ``split`` with regions, streaming.
 
     Swayamdipta et al. map the training set; ``split="val"`` maps the

@@ -18,13 +18,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions, view_at
+from dynamics.stats.probabilities import EpochView, require_predictions
+from dynamics.stats.views import iter_views, view_at
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "TOP_FRACTIONS", "decomposition_row", "decomposition_table", "loss_decomposition", "loss_rise",
+    "loss_rise_of_run", "LossRise",
+]
 
 #: Top fractions of samples (by loss increase) whose share of the rise is reported.
 TOP_FRACTIONS = (0.01, 0.05, 0.10)
@@ -80,7 +90,7 @@ def decomposition_row(view: EpochView) -> dict[str, float]:
     }
 
 
-def decomposition_table(run: Any, split: str = "val") -> pd.DataFrame:
+def decomposition_table(run: Run, split: str = "val") -> pd.DataFrame:
     """:func:`loss_decomposition` for every recorded epoch of a run, streaming.
 
     Returns a DataFrame indexed by the 1-based epoch.
@@ -104,7 +114,7 @@ def _table(rows: dict[int, dict[str, float]]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class LossRise:
+class LossRise(Result):
     """How the mean loss changed from a reference (best) epoch to the end.
 
     Attributes
@@ -247,7 +257,7 @@ def loss_rise(
     )
 
 
-def loss_rise_of_run(run: Any, split: str = "val", *, best_epoch: int | None = None) -> LossRise:
+def loss_rise_of_run(run: Run, split: str = "val", *, best_epoch: int | None = None) -> LossRise:
     """:func:`loss_rise` from the best (lowest mean loss) epoch to the last one.
 
     Streams once over the epochs for the per-epoch loss, then reads the

@@ -32,20 +32,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["STATUSES", "early_stopping_table", "missing_ranges", "replay_early_stopping", "StopOutcome"]
 
 #: Statuses of a replay.
 STATUSES = ("stopped", "completed", "undetermined")
 
 
 @dataclass(frozen=True)
-class StopOutcome:
+class StopOutcome(Result):
     """What a stopping rule would have done on this run.
 
     Attributes
@@ -74,8 +80,6 @@ class StopOutcome:
     reason: str | None = None
     epochs_saved: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def missing_ranges(epochs: Sequence[int], upto: int | None = None) -> list[tuple[int, int]]:
@@ -283,7 +287,7 @@ def replay_early_stopping(
 
 
 def early_stopping_table(
-    run: Any,
+    run: Run,
     *,
     monitor: str = "val_loss",
     patiences: Sequence[int] = tuple(range(11)),

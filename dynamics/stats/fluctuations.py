@@ -12,10 +12,15 @@ whether the loss came back down.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["COLUMNS", "loss_rises", "loss_rises_of_run"]
 
 COLUMNS = ("previous", "value", "rise", "rise_pct", "pct_of_initial", "pct_of_decrease", "recovered_at")
 
@@ -83,14 +88,14 @@ def loss_rises(epochs: np.ndarray, loss: np.ndarray, *, halfwidth: np.ndarray | 
     return table
 
 
-def run_loss_rises(run: Any, metric: str = "loss") -> pd.DataFrame:
+def loss_rises_of_run(run: Run, metric: str = "loss") -> pd.DataFrame:
     """:func:`loss_rises` of one column of a run.
 
     Examples
     --------
     >>> from dynamics.run import Run, make_epoch_table
     >>> run = Run(make_epoch_table({1: {"loss": 0.5}, 2: {"loss": 0.3}, 3: {"loss": 0.4}}))
-    >>> run_loss_rises(run).index.tolist()
+    >>> loss_rises_of_run(run).index.tolist()
     [3]
     """
     from dynamics.stats.precision import EXACT_FORMATS, print_halfwidth
@@ -98,3 +103,7 @@ def run_loss_rises(run: Any, metric: str = "loss") -> pd.DataFrame:
     s = run.series(metric)
     hw = np.nan_to_num(print_halfwidth(s.to_numpy(), exact=run.meta.format in EXACT_FORMATS))
     return loss_rises(s.index.to_numpy(), s.to_numpy(), halfwidth=hw)
+
+
+#: The name :func:`loss_rises_of_run` had before the stats API's naming rule (still used outside stats).
+run_loss_rises = loss_rises_of_run

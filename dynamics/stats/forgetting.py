@@ -17,13 +17,19 @@ are the right -> wrong half of the churn).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions
+from dynamics.stats.probabilities import EpochView, require_predictions
+from dynamics.stats.views import iter_views
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["combine_forgetting", "forgetting_statistics", "forgetting_table", "ForgettingAccumulator"]
 
 
 def forgetting_statistics(correct_stack: Any, epochs: Any = None) -> pd.DataFrame:
@@ -155,7 +161,7 @@ def combine_forgetting(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame({"forgetting_count": total, "unforgettable": total == 0})
 
 
-def forgetting_table(run: Any, split: str = "train") -> pd.DataFrame:
+def forgetting_table(run: Run, split: str = "train") -> pd.DataFrame:
     """:func:`forgetting_statistics` of a recorded run's ``split``, streaming.
 
     ``split="train"`` uses the recorded training subset, ``"val"`` the

@@ -19,14 +19,21 @@ the best one say whether the rise is a trend or a wobble.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from dynamics.errors import ArgumentError
 from dynamics.stats.precision import EXACT_FORMATS, is_count_metric, metric_direction, print_halfwidth
+from dynamics.stats.result import Result
 from dynamics.stats.trends import TrendResult, trend_test
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["best_epoch", "gap_table", "generalization_gap", "Onset", "overfitting_onset", "overfitting_onset_of_run"]
 
 
 def generalization_gap(train: np.ndarray, val: np.ndarray, direction: str) -> np.ndarray:
@@ -52,10 +59,10 @@ def generalization_gap(train: np.ndarray, val: np.ndarray, direction: str) -> np
         return v - t
     if direction == "max":
         return t - v
-    raise ValueError(f"direction must be 'min' or 'max'. Received: direction={direction!r}")
+    raise ArgumentError(f"direction must be 'min' or 'max'. Received: direction={direction!r}")
 
 
-def gap_table(run: Any) -> pd.DataFrame:
+def gap_table(run: Run) -> pd.DataFrame:
     """Gap of every metric with a ``val_`` twin and a known direction.
 
     Columns are the metric names (``loss``, ``accuracy``...); confusion
@@ -94,7 +101,7 @@ def best_epoch(epochs: np.ndarray, values: np.ndarray, direction: str) -> tuple[
 
 
 @dataclass(frozen=True)
-class Onset:
+class Onset(Result):
     """Outcome of :func:`overfitting_onset`.
 
     ``status`` is one of
@@ -125,9 +132,6 @@ class Onset:
     train_trend: TrendResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        return out
 
 
 def overfitting_onset(
@@ -192,14 +196,14 @@ def overfitting_onset(
                  rise_pct=float(100 * (v[last] / v[i] - 1)) if v[i] > 0 else None)
 
 
-def run_onset(run: Any, *, val: str = "val_loss", train: str = "loss") -> Onset:
+def overfitting_onset_of_run(run: Run, *, val: str = "val_loss", train: str = "loss") -> Onset:
     """:func:`overfitting_onset` of a :class:`~dynamics.run.Run`.
 
     Examples
     --------
     >>> from dynamics.run import Run, make_epoch_table
     >>> run = Run(make_epoch_table({e: {"loss": 1 / e, "val_loss": 1 / e} for e in range(1, 6)}))
-    >>> run_onset(run).status
+    >>> overfitting_onset_of_run(run).status
     'still improving'
     """
     exact = run.meta.format in EXACT_FORMATS
@@ -207,3 +211,7 @@ def run_onset(run: Any, *, val: str = "val_loss", train: str = "loss") -> Onset:
     return overfitting_onset(run.epochs.index.to_numpy(), vs.to_numpy(), ts.to_numpy(),
                              val_halfwidth=np.nan_to_num(print_halfwidth(vs.to_numpy(), exact=exact)),
                              train_halfwidth=np.nan_to_num(print_halfwidth(ts.to_numpy(), exact=exact)))
+
+
+#: The name :func:`overfitting_onset_of_run` had before the stats API's naming rule (still used outside stats).
+run_onset = overfitting_onset_of_run

@@ -19,14 +19,23 @@ sequences.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
 from dynamics.stats.datamap import DataMapAccumulator
-from dynamics.stats.probabilities import EpochView, iter_views, require_predictions, view_at
+from dynamics.stats.probabilities import EpochView, require_predictions
+from dynamics.stats.views import iter_views, view_at
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "MAX_SELF_CONFIDENCE", "MIN_WRONG_FRACTION", "candidates_table", "imdb_vocabulary", "label_issue_candidates",
+    "label_issues_table", "self_confidence", "sequence_decoder",
+]
 
 #: Defaults of :func:`label_issue_candidates`.
 MIN_WRONG_FRACTION = 0.9
@@ -137,8 +146,8 @@ def imdb_vocabulary(word_index: Mapping[str, int], *, start_char: int = 1, oov_c
     return vocab
 
 
-def label_issues(
-    run: Any,
+def label_issues_table(
+    run: Run,
     *,
     decoder: Callable[[int], str] | None = None,
     min_wrong_fraction: float = MIN_WRONG_FRACTION,
@@ -162,7 +171,7 @@ def label_issues(
     Examples
     --------
     >>> from dynamics.simulate import simulate_run
-    >>> issues = label_issues(simulate_run("healthy", n=1000, epochs=8, label_noise=0.05), limit=3)
+    >>> issues = label_issues_table(simulate_run("healthy", n=1000, epochs=8, label_noise=0.05), limit=3)
     >>> len(issues), bool((issues["wrong_fraction"] >= 0.9).all())
     (3, True)
     """

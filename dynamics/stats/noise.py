@@ -21,10 +21,18 @@ flips in each direction is not in the log -- only their net difference is.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from dynamics.errors import ArgumentError
+from dynamics.stats.result import Result
+
+__all__ = [
+    "count_range", "fits_denominator", "infer_n_val", "mcnemar_min_p", "min_changed_samples", "n_to_resolve",
+    "NValInference", "variance_ratio_test", "VarianceRatio", "wilson_interval",
+]
 
 # -- intervals -----------------------------------------------------------------
 
@@ -57,7 +65,7 @@ def wilson_interval(p_hat: np.ndarray | float, n: int, *, confidence: float = 0.
     from scipy.stats import norm
 
     if n <= 0:
-        raise ValueError(f"n must be > 0. Received: n={n}")
+        raise ArgumentError(f"n must be > 0. Received: n={n}")
     p = np.asarray(p_hat, dtype=float)
     z = norm.ppf(0.5 + confidence / 2)
     denom = 1 + z * z / n
@@ -70,7 +78,7 @@ def wilson_interval(p_hat: np.ndarray | float, n: int, *, confidence: float = 0.
 
 
 @dataclass(frozen=True)
-class VarianceRatio:
+class VarianceRatio(Result):
     """Outcome of :func:`variance_ratio_test`.
 
     ``ratio`` is the observed variance over the binomial variance
@@ -90,8 +98,6 @@ class VarianceRatio:
     p_value: float
     n_significant: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def variance_ratio_test(acc: np.ndarray, n: int, *, alpha: float = 0.05) -> VarianceRatio:
@@ -123,7 +129,7 @@ def variance_ratio_test(acc: np.ndarray, n: int, *, alpha: float = 0.05) -> Vari
     a = a[np.isfinite(a)]
     m = len(a)
     if m < 2:
-        raise ValueError(f"need at least 2 accuracies. Received: {m}")
+        raise ArgumentError(f"need at least 2 accuracies. Received: {m}")
     mean = float(a.mean())
     var = float(a.var(ddof=1))
     binom_var = mean * (1 - mean) / n
@@ -226,7 +232,7 @@ def fits_denominator(values: np.ndarray, n: int, halfwidths: np.ndarray) -> np.n
 
 
 @dataclass(frozen=True)
-class NValInference:
+class NValInference(Result):
     """Outcome of :func:`infer_n_val`.
 
     ``n`` is the smallest denominator every informative value fits (None if
@@ -244,8 +250,6 @@ class NValInference:
     certainty: str
     max_n: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def infer_n_val(values: np.ndarray, halfwidths: np.ndarray | float = 5e-5, *, max_n: int | None = None) -> NValInference:

@@ -18,15 +18,20 @@ unchanged in correctness and do not enter the test.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
+from dynamics.stats.result import Result
+
+__all__ = ["consecutive_tests", "McNemar", "mcnemar_p", "mcnemar_test"]
 
 
-class McNemar(NamedTuple):
+@dataclass(frozen=True)
+class McNemar(Result):
     """Outcome of :func:`mcnemar_test`.
 
     ``right_to_wrong`` (b) and ``wrong_to_right`` (c) are sample counts,

@@ -23,12 +23,17 @@ or a borderline value decides.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dynamics.stats.early_stopping import StopOutcome, _span, missing_ranges
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["GL_ALPHAS", "PQ_ALPHAS", "UP_STRIPS", "prechelt_criteria", "prechelt_table"]
 
 GL_ALPHAS = (1.0, 2.0, 3.0, 5.0)
 PQ_ALPHAS = (0.5, 0.75, 1.0, 2.0, 3.0)
@@ -186,7 +191,7 @@ def prechelt_criteria(
     return out
 
 
-def prechelt_table(run: Any, *, val: str = "val_loss", train: str = "loss", k: int = 5) -> pd.DataFrame:
+def prechelt_table(run: Run, *, val: str = "val_loss", train: str = "loss", k: int = 5) -> pd.DataFrame:
     """:func:`prechelt_criteria` of a run, one row per criterion.
 
     Examples

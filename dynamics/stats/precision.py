@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "ACCURACY_NAMES", "EXACT_FORMATS", "FLOAT32_RELATIVE", "is_count_metric", "metric_direction", "print_halfwidth",
+]
+
 #: Sources that store values at full precision (``RunMeta.format``).
 EXACT_FORMATS = frozenset({"csvlogger", "csv", "history-json", "recorded", "live"})
 

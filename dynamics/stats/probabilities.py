@@ -24,11 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dynamics.errors import InputError
+from dynamics.errors import ArgumentError, InputError
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "CLIP_HIGH", "CLIP_LOW", "KERAS_EPSILON", "as_proba", "check_labels", "EpochView",
+    "predicted_class", "predictive_entropy", "require_predictions", "sample_loss", "true_class_proba",
+]
 
 #: Keras's fuzz factor (``keras.config.epsilon()``).
 KERAS_EPSILON = 1e-7
@@ -63,17 +71,17 @@ def check_labels(y_true: Any, n_classes: int | None = None) -> np.ndarray:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise InputError(f"y_true must be one label per sample (shape (n,)). Received: shape={y.shape}")
+        raise ArgumentError(f"y_true must be one label per sample (shape (n,)). Received: shape={y.shape}")
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise InputError("y_true must hold integer class labels; it holds non-integer numbers")
+            raise ArgumentError("y_true must hold integer class labels; it holds non-integer numbers")
     elif y.dtype.kind not in "iub":
-        raise InputError(f"y_true must hold integer class labels. Received: dtype={y.dtype}")
+        raise ArgumentError(f"y_true must hold integer class labels. Received: dtype={y.dtype}")
     y = y.astype(np.int64)
     if y.size and y.min() < 0:
-        raise InputError(f"class labels must be >= 0. Received: min label={int(y.min())}")
+        raise ArgumentError(f"class labels must be >= 0. Received: min label={int(y.min())}")
     if n_classes is not None and y.size and y.max() >= n_classes:
-        raise InputError(
+        raise ArgumentError(
             f"class label {int(y.max())} does not exist in a {n_classes}-class model "
             f"(labels must be < {n_classes})"
         )
@@ -86,7 +94,7 @@ def as_proba(proba: Any, n_samples: int | None = None, *, epoch: int | None = No
     Binary ``(n,)`` or ``(n, 1)`` arrays become ``(n,)``; k-class rows are
     divided by their sum. Values may exceed ``[0, 1]`` by float rounding
     (1e-3) and are then clipped; NaN, infinities or larger excursions raise
-    :class:`~dynamics.errors.InputError`.
+    :class:`~dynamics.errors.ArgumentError`.
 
     Examples
     --------
@@ -99,16 +107,16 @@ def as_proba(proba: Any, n_samples: int | None = None, *, epoch: int | None = No
     if p.ndim == 2 and p.shape[1] == 1:
         p = p[:, 0]
     if p.ndim not in (1, 2) or (p.ndim == 2 and p.shape[1] < 2):
-        raise InputError(f"predictions{where} must have shape (n,) or (n, k>=2). Received: shape={p.shape}")
+        raise ArgumentError(f"predictions{where} must have shape (n,) or (n, k>=2). Received: shape={p.shape}")
     if n_samples is not None and p.shape[0] != n_samples:
-        raise InputError(f"predictions{where} hold {p.shape[0]} samples but there are {n_samples} labels")
+        raise ArgumentError(f"predictions{where} hold {p.shape[0]} samples but there are {n_samples} labels")
     p = p.astype(np.float64)
     if p.size:
         lo, hi = float(p.min()), float(p.max())
         if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise InputError(f"predictions{where} contain NaN or infinite values (did training diverge?)")
+            raise ArgumentError(f"predictions{where} contain NaN or infinite values (did training diverge?)")
         if lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE:
-            raise InputError(
+            raise ArgumentError(
                 f"predictions{where} are not probabilities: values range from {lo:.4g} to {hi:.4g} "
                 "(logits? record probabilities, or convert them with a sigmoid/softmax)"
             )
@@ -117,7 +125,7 @@ def as_proba(proba: Any, n_samples: int | None = None, *, epoch: int | None = No
     if p.ndim == 2:
         total = p.sum(axis=1, keepdims=True)
         if np.any(total <= 0):
-            raise InputError(f"predictions{where} have a row of zeros; class probabilities must sum to 1")
+            raise ArgumentError(f"predictions{where} have a row of zeros; class probabilities must sum to 1")
         p /= total
     return p
 
@@ -192,7 +200,7 @@ class EpochView:
         True when ``y_true`` is already a validated int64 array (streaming
         callers validate the labels once, not every epoch).
     coded : Coded, optional
-        The epoch as float16 codes (:class:`dynamics.rundir.encoding.Coded`)
+        The epoch as float16 codes (:class:`dynamics.encoding.Coded`)
         when it was stored so; raw float16 arrays are their own codes.
         Statistics that count values (AUC, temperature fits) use them.
 
@@ -219,8 +227,8 @@ class EpochView:
 
     @cached_property
     def coded(self) -> Any:
-        """The epoch's float16 codes and their values (:class:`~dynamics.rundir.encoding.Coded`), or None."""
-        from dynamics.rundir.encoding import coded
+        """The epoch's float16 codes and their values (:class:`~dynamics.encoding.Coded`), or None."""
+        from dynamics.encoding import coded
 
         c = self._coded if self._coded is not None else coded(self.raw)
         if c is not None and c.codes.ndim == 2 and c.codes.shape[1] == 1:
@@ -236,7 +244,7 @@ class EpochView:
             bad = self.y_true >= p.shape[1]
         if bad.any():
             k = 2 if p.ndim == 1 else p.shape[1]
-            raise InputError(
+            raise ArgumentError(
                 f"class label {int(self.y_true[bad][0])} does not exist in a {k}-class model "
                 f"(labels must be < {k})"
             )
@@ -321,14 +329,14 @@ def predictive_entropy(proba: Any) -> np.ndarray:
     return _xlogx(p) + _xlogx(1.0 - p) if p.ndim == 1 else _xlogx(p).sum(axis=1)
 
 
-def require_predictions(run: Any, split: str = "val") -> Any:
+def require_predictions(run: Run, split: str = "val") -> Any:
     """The run's :class:`~dynamics.run.Predictions` for ``split`` ("val" or "train").
 
     Raises :class:`~dynamics.errors.InputError` with one line saying why
     when the run has none (a parsed log) or the split was not recorded.
     """
     if split not in ("val", "train"):
-        raise InputError(f"split must be 'val' or 'train'. Received: split={split!r}")
+        raise ArgumentError(f"split must be 'val' or 'train'. Received: split={split!r}")
     preds = run.predictions if split == "val" else run.train_predictions
     if preds is None:
         what = "validation" if split == "val" else "training-subset"
@@ -339,43 +347,3 @@ def require_predictions(run: Any, split: str = "val") -> Any:
     if len(preds) == 0:
         raise InputError(f"{run.label} has recorded predictions but no finished epoch")
     return preds
-
-
-def iter_views(predictions: Any) -> Iterator[EpochView]:
-    """Yield an :class:`EpochView` per recorded epoch, one epoch in memory at a time.
-
-    Examples
-    --------
-    >>> from dynamics.run import Predictions
-    >>> preds = Predictions([1, 2], np.array([1, 0]), [np.array([0.4, 0.3]), np.array([0.7, 0.2])])
-    >>> [float(v.correct.mean()) for v in iter_views(preds)]
-    [0.5, 1.0]
-    """
-    y = check_labels(predictions.y_true)
-    for i in range(len(predictions)):
-        yield view_at(predictions, i, checked_labels=y)
-
-
-def view_at(predictions: Any, i: int, *, checked_labels: np.ndarray | None = None) -> EpochView:
-    """The view of recorded epoch number ``i`` (a position, not the epoch), whatever its storage.
-
-    Float16 codes are handed on (a run directory's
-    :class:`~dynamics.rundir.encoding.EncodedEpochs`); compact records
-    (:mod:`dynamics.rundir.compact`) give a
-    :class:`~dynamics.stats.compact.CompactView`.
-
-    Examples
-    --------
-    >>> from dynamics.run import Predictions
-    >>> view_at(Predictions([1, 2], np.array([1, 0]), [np.array([0.4, 0.3]), np.array([0.7, 0.2])]), -1).epoch
-    2
-    """
-    y = checked_labels if checked_labels is not None else check_labels(predictions.y_true)
-    i = range(len(predictions))[i]
-    epoch, proba = int(predictions.epochs[i]), predictions.proba[i]
-    from dynamics.stats.compact import CompactView, is_compact
-
-    if is_compact(proba):
-        return CompactView(proba, y, n_classes=predictions.n_classes, epoch=epoch, checked_labels=True)
-    coded_at = getattr(predictions.proba, "coded", None)  # stored as float16 codes (a run directory's EncodedEpochs)
-    return EpochView(proba, y, epoch=epoch, checked_labels=True, coded=coded_at(i) if coded_at else None)

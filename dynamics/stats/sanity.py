@@ -24,12 +24,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from dynamics.stats.bounds import KERAS_EPSILON
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["frozen_stretches", "loss_excess_table", "loss_limits", "prior_entropy_range"]
 
 
 def loss_limits(accuracy: np.ndarray | float, *, classes: int = 2, clip_eps: float | None = KERAS_EPSILON) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +96,7 @@ def frozen_stretches(epochs: np.ndarray, values: np.ndarray, *, min_length: int 
     return out
 
 
-def loss_excess(run: Any, *, val: bool = True) -> pd.Series | None:
+def loss_excess_table(run: Run, *, val: bool = True) -> pd.Series | None:
     """How much the loss exceeds the cross-entropy the metric names reveal.
 
     If the run also logs a cross-entropy *metric* (``binary_crossentropy``,
@@ -105,7 +110,7 @@ def loss_excess(run: Any, *, val: bool = True) -> pd.Series | None:
     --------
     >>> from dynamics.run import Run, make_epoch_table
     >>> run = Run(make_epoch_table({1: {"val_loss": 0.52, "val_binary_crossentropy": 0.40}}))
-    >>> loss_excess(run).round(2).tolist()
+    >>> loss_excess_table(run).round(2).tolist()
     [0.12]
     """
     prefix = "val_" if val else ""
@@ -121,3 +126,7 @@ def loss_excess(run: Any, *, val: bool = True) -> pd.Series | None:
     if parts:
         return run.series(loss) - sum(run.series(p) for p in parts)
     return None
+
+
+#: The name :func:`loss_excess_table` had before the stats API's naming rule (still used outside stats).
+loss_excess = loss_excess_table

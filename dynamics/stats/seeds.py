@@ -22,15 +22,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from dynamics.errors import InputError
+from dynamics.errors import ArgumentError, InputError
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["seed_spread", "seed_spread_of_runs", "SeedSpread", "von_neumann_sd"]
 
 
-class SeedSpread(NamedTuple):
+@dataclass(frozen=True)
+class SeedSpread(Result):
     """Result of :func:`seed_spread`.
 
     ``table``: per epoch ``n_runs``, ``mean``, ``run_sd``, ``min``, ``max``,
@@ -88,13 +96,13 @@ def seed_spread(
     """
     acc = np.atleast_2d(np.asarray(val_accuracy, dtype=np.float64))
     if acc.ndim != 2:
-        raise InputError(f"val_accuracy must have shape (runs, epochs). Received: shape={acc.shape}")
+        raise ArgumentError(f"val_accuracy must have shape (runs, epochs). Received: shape={acc.shape}")
     n_runs, n_epochs = acc.shape
     epochs = np.arange(1, n_epochs + 1) if epochs is None else np.asarray(epochs, dtype=int)
     if epochs.shape != (n_epochs,):
-        raise InputError(f"epochs must have one entry per column ({n_epochs}). Received: {epochs.shape[0]} entries")
+        raise ArgumentError(f"epochs must have one entry per column ({n_epochs}). Received: {epochs.shape[0]} entries")
     if n_val is not None and n_val < 1:
-        raise InputError(f"n_val must be >= 1. Received: n_val={n_val}")
+        raise ArgumentError(f"n_val must be >= 1. Received: n_val={n_val}")
     counts = np.isfinite(acc).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(counts > 0, np.nansum(acc, axis=0) / np.maximum(counts, 1), np.nan)
@@ -129,7 +137,7 @@ def seed_spread(
     return SeedSpread(table, within, summary)
 
 
-def seed_spread_of_runs(runs: Sequence[Any], *, from_epoch: int | None = None) -> SeedSpread:
+def seed_spread_of_runs(runs: Sequence[Run], *, from_epoch: int | None = None) -> SeedSpread:
     """:func:`seed_spread` of runs of one configuration (epochs they all have).
 
     ``n_val`` comes from the runs' metadata or recorded predictions; it must
@@ -144,7 +152,7 @@ def seed_spread_of_runs(runs: Sequence[Any], *, from_epoch: int | None = None) -
     (3, 1000)
     """
     if len(runs) < 2:
-        raise InputError(f"comparing seeds needs at least 2 runs. Received: {len(runs)} run(s)")
+        raise ArgumentError(f"comparing seeds needs at least 2 runs. Received: {len(runs)} run(s)")
     series = []
     for run in runs:
         if not run.has("val_accuracy"):
@@ -162,7 +170,7 @@ def seed_spread_of_runs(runs: Sequence[Any], *, from_epoch: int | None = None) -
     return seed_spread(acc, sizes.pop() if sizes else None, epochs=np.asarray(common), from_epoch=from_epoch)
 
 
-def _n_val(run: Any) -> int | None:
+def _n_val(run: Run) -> int | None:
     if run.meta.n_val:
         return int(run.meta.n_val)
     if run.predictions is not None:

@@ -1,7 +1,7 @@
 """What float16 *probabilities* leave unknown about the loss.
 
 Run directories of run format 1 (the recorder before it stored float16
-logits, see :mod:`dynamics.rundir.encoding`) hold float16 probabilities, and
+logits, see :mod:`dynamics.encoding`) hold float16 probabilities, and
 so may predictions built by hand. A float16 number has 11 significant bits:
 near 0 it is fine (subnormals reach 6e-8, below Keras's 1e-7 clipping), but
 just below 1 its spacing is 2**-11 = 4.9e-4, so every probability above
@@ -23,12 +23,16 @@ differs (a different validation set, sample weights, a regularization term).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from dynamics.stats.probabilities import CLIP_HIGH, CLIP_LOW
+from dynamics.stats.result import Result
+
+__all__ = ["FLOAT16_TOP", "loss_interval", "rounding_interval", "stored_loss", "StoredLoss"]
 
 #: Probabilities of class 1 stored as float16 at or above this are within one
 #: rounding step of 1 (the first float16 below 1 is 1 - 2**-11).
@@ -99,7 +103,8 @@ def loss_interval(stored: Any, y_true: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(a, b), np.maximum(a, b)
 
 
-class StoredLoss(NamedTuple):
+@dataclass(frozen=True)
+class StoredLoss(Result):
     """One epoch of a float16-stored binary model: how well the stored values pin the loss down.
 
     ``stored_mean`` is the mean loss recomputed from the stored values;

@@ -20,7 +20,8 @@ a saturated prediction has a finite logit (about +-15.9), as in Keras's loss.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,18 @@ from dynamics.stats.probabilities import (
     _dot,
     as_proba,
     check_labels,
-    iter_views,
     require_predictions,
 )
+from dynamics.stats.views import iter_views
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = [
+    "T_BOUNDS", "cross_fitted_temperature", "default_halves", "fit_temperature", "scale_temperature",
+    "temperature_row", "temperature_table", "TemperatureFit", "kept_epoch", "kept_temperature", "KeptTemperature",
+]
 
 #: Temperatures searched (a factor of 100 either way of 1).
 T_BOUNDS = (1e-2, 1e2)
@@ -102,10 +112,10 @@ def _problems(
     """One problem per part of the samples (all of them, or the two halves).
 
     ``p`` is ``as_proba(raw)`` when the caller has it already (validated);
-    ``coded`` the epoch's float16 codes (:class:`~dynamics.rundir.encoding.Coded`)
+    ``coded`` the epoch's float16 codes (:class:`~dynamics.encoding.Coded`)
     when it was stored so (raw float16 arrays are their own codes).
     """
-    from dynamics.rundir.encoding import coded as coded_of
+    from dynamics.encoding import coded as coded_of
 
     arr = np.asarray(raw)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -196,7 +206,8 @@ def scale_temperature(proba: Any, temperature: float) -> np.ndarray:
     return softmax(np.log(np.clip(p, CLIP_LOW, CLIP_HIGH)) / temperature, axis=1)
 
 
-class TemperatureFit(NamedTuple):
+@dataclass(frozen=True)
+class TemperatureFit(Result):
     """Temperature scaling of one epoch, fitted on all samples and cross-fitted.
 
     ``temperature`` is fitted on all samples; ``temperature_a`` and
@@ -293,10 +304,10 @@ def _merge(a: _Problem, b: _Problem) -> _Problem:
 
 def temperature_row(view: EpochView, halves: np.ndarray, *, bounds: tuple[float, float] = T_BOUNDS) -> dict[str, float]:
     """:func:`cross_fitted_temperature` of an :class:`EpochView` as a table row."""
-    return _cross_fit(view.raw, view.y_true, halves, bounds, view.proba, view.coded)._asdict()
+    return _cross_fit(view.raw, view.y_true, halves, bounds, view.proba, view.coded).to_dict()
 
 
-def temperature_table(run: Any, split: str = "val", *, seed: int = 0) -> pd.DataFrame:
+def temperature_table(run: Run, split: str = "val", *, seed: int = 0) -> pd.DataFrame:
     """Cross-fitted temperature scaling of every recorded epoch, streaming.
 
     The same random halves (``seed``) are used for every epoch. Columns are
@@ -351,7 +362,7 @@ def kept_temperature(run: Any, *, epoch: int | None = None, seed: int = 0) -> Ke
     >>> k.epoch, k.temperature > 1.5, k.loss_scaled < k.loss
     (10, True, True)
     """
-    from dynamics.stats.probabilities import view_at
+    from dynamics.stats.views import view_at
 
     preds = require_predictions(run, "val")
     if getattr(preds, "compact", False):

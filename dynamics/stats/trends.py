@@ -20,17 +20,23 @@ scipy's confidence interval.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from dynamics.stats.result import Result
+
+if TYPE_CHECKING:
+    from dynamics.run import Run
+
+__all__ = ["VERDICTS", "mann_kendall_s", "min_attainable_p", "trend_test", "trend_test_of_run", "TrendResult"]
 
 #: Verdicts of :func:`trend_test`.
 VERDICTS = ("rising", "falling", "flat", "too few epochs")
 
 
 @dataclass(frozen=True)
-class TrendResult:
+class TrendResult(Result):
     """Outcome of :func:`trend_test`.
 
     Attributes
@@ -66,8 +72,6 @@ class TrendResult:
     first_epoch: int
     last_epoch: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def mann_kendall_s(y: np.ndarray) -> int:
@@ -152,7 +156,7 @@ def trend_test(x: np.ndarray, y: np.ndarray, *, alpha: float = 0.05, confidence:
                        float(ts.intercept), verdict, first, last)
 
 
-def metric_trend(run: Any, metric: str, *, after: int | None = None, alpha: float = 0.05) -> TrendResult:
+def trend_test_of_run(run: Run, metric: str, *, after: int | None = None, alpha: float = 0.05) -> TrendResult:
     """:func:`trend_test` of one column of a :class:`~dynamics.run.Run`.
 
     Parameters
@@ -170,10 +174,14 @@ def metric_trend(run: Any, metric: str, *, after: int | None = None, alpha: floa
     --------
     >>> from dynamics.run import Run, make_epoch_table
     >>> run = Run(make_epoch_table({e: {"loss": 1.0 / e} for e in range(1, 9)}))
-    >>> metric_trend(run, "loss").verdict
+    >>> trend_test_of_run(run, "loss").verdict
     'falling'
     """
     series = run.series(metric).dropna()
     if after is not None:
         series = series[series.index > after]
     return trend_test(series.index.to_numpy(), series.to_numpy(), alpha=alpha)
+
+
+#: The name :func:`trend_test_of_run` had before the stats API's naming rule (still used outside stats).
+metric_trend = trend_test_of_run
