@@ -61,16 +61,31 @@ def test_bad_arguments_give_one_line(tmp_path):
     cases = [
         (["report", str(SEED_LOG), "--out", str(tmp_path / "x.pdf")], "must end in .html or .md"),
         (["report", str(tmp_path / "missing.log"), "--out", str(tmp_path / "x.html")], "missing.log"),
-        (["report", str(SEED_LOG), "--out", str(tmp_path / "no" / "such" / "x.html")], "does not exist"),
+        (["report", str(SEED_LOG), "--out", str(tmp_path / "a-file" / "x.html")], "is a file, not a folder"),
         (["report", str(SEED_LOG), "--run", "2", "--out", str(tmp_path / "x.html")], "--run must be between 1 and 1"),
         (["report", str(SEED_LOG), "--n-val", "0", "--out", str(tmp_path / "x.html")], "--n-val"),
         (["report", "-", "-", "--out", str(tmp_path / "x.html")], "standard input"),
     ]
+    (tmp_path / "a-file").write_text("")
     for args, needle in cases:
         result = runner.invoke(app, args, input="")
         assert result.exit_code == 2, (args, result.output)
         assert needle in _one_error_line(result), (args, result.output)
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "x.pdf").exists()
+
+
+def test_missing_folders_of_out_are_created(tmp_path):
+    out = tmp_path / "new" / "folder" / "r.md"
+    result = runner.invoke(app, ["report", str(SEED_LOG), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and (out.parent / "r_files").is_dir()
+
+
+def test_a_source_that_fails_leaves_no_new_folder(tmp_path):
+    out = tmp_path / "new" / "r.html"
+    result = runner.invoke(app, ["report", str(tmp_path / "missing.log"), "--out", str(out)])
+    assert result.exit_code == 2 and "missing.log" in _one_error_line(result)
+    assert not (tmp_path / "new").exists()
 
 
 def test_a_folder_as_out_is_refused(tmp_path):
