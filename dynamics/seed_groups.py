@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from dynamics.errors import DynamicsError, InputError
+from dynamics.errors import DynamicsError
 from dynamics.findings import Finding
 from dynamics.run import Run, _json_ready
 
@@ -41,15 +40,18 @@ _VOLATILE = frozenset({
     "seed", "command", "started", "finished", "status", "last_epoch", "notes", "events", "python",
     "keras_version", "backend_version", "devices", "model", "verbose", "prediction_dtype", "prediction_encoding",
     "format_version", "val_flipped_ids", "dataset_info", "training_samples_dropped", "options",
+    "execution", "damage", "wandb_run", "wandb_id", "resumed_at", "backup_epochs",  # other sources (dynamics.io_dirs)
 })  # fmt: skip
 
 
 def expand_sources(sources: Sequence[str]) -> list[str]:
-    """Replace each folder of run directories by the run directories in it (sorted by name).
+    """Replace each folder by the runs' sources in it (:func:`dynamics.io_dirs.folder_sources`).
 
-    A run directory (it has ``meta.json``), a file and ``"-"`` stay as they
-    are. A folder holding neither ``meta.json`` nor any run directory one
-    level down is an :class:`~dynamics.errors.InputError`.
+    A folder of run directories gives its run directories (sorted by name),
+    a keras-tuner tree its executions' TensorBoard folders, a
+    ``lightning_logs`` folder its versions' ``metrics.csv``. A run directory
+    (it has ``meta.json``), a file and ``"-"`` stay as they are. A folder
+    holding nothing dynamics reads is an :class:`~dynamics.errors.InputError`.
 
     Examples
     --------
@@ -60,21 +62,12 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
     for source in sources:
         path = Path(source)
         if source != "-" and path.is_dir() and not (path / "meta.json").is_file():
-            runs = sorted((p for p in path.iterdir() if p.is_dir() and (p / "meta.json").is_file()), key=_natural)
-            if not runs:
-                raise InputError(f"{source} is a directory but neither a dynamics run directory (no meta.json) nor a "
-                                 "folder of run directories")
-            out.extend(os.fspath(p) for p in runs)
+            from dynamics.io_dirs import expand_folder
+
+            out.extend(expand_folder(path))  # a tuner tree, Lightning versions, run directories...
         else:
             out.append(source)
     return out
-
-
-def _natural(path: Path) -> tuple:
-    """Sort key that puts seed2 before seed10."""
-    import re
-
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
 
 
 def configuration(run: Run) -> dict[str, Any]:

@@ -287,7 +287,7 @@ def test_logs_given_together_are_one_configuration_and_n_val_can_be_given(tmp_pa
 def test_bad_sources_are_one_line_errors(tmp_path, runs):
     (tmp_path / "empty").mkdir()
     result = invoke(str(tmp_path / "empty"))
-    assert result.exit_code != 0 and "neither a dynamics run directory" in result.output
+    assert result.exit_code != 0 and "not a dynamics run directory" in result.output
     assert len(result.output.strip().splitlines()) == 1
     result = invoke("-", "-")
     assert result.exit_code != 0 and "only once" in result.output
