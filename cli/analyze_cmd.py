@@ -78,6 +78,7 @@ def analyze(
         if groups is not None:
             out["seeds"] = [g.to_dict() for g in groups]
         print(json.dumps(out, indent=1, allow_nan=False))
+        _end_if_damaged(selected)
         return
     from rich.console import Console
 
@@ -92,3 +93,13 @@ def analyze(
     if groups is not None:
         console.print()
         render_seeds(groups, console)
+    _end_if_damaged(selected)
+
+
+def _end_if_damaged(selected: list) -> None:  # type: ignore[type-arg]
+    """Exit with an error once the report is out when a source was damaged (what was readable is shown)."""
+    from dynamics.io import damage_error
+
+    error = damage_error([r for r, _ in selected])
+    if error is not None:
+        raise error

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from dynamics.errors import InputError, NoEpochsError
+from dynamics.errors import DamagedInputError, InputError, NoEpochsError
 from dynamics.run import Run
 
 _SNIFF = 1 << 16
@@ -284,10 +284,30 @@ def load_run(source: str | os.PathLike[str] | bytes | IO[Any], run: int | None =
         ) from None
 
 
+def damage_error(runs: list[Run]) -> DamagedInputError | None:
+    """The error to end with when some runs were read from damaged sources (None when none was).
+
+    >>> from dynamics.run import RunMeta, make_epoch_table
+    >>> run = Run(make_epoch_table({1: {"loss": 0.5}}), RunMeta(source="logs", extra={"damage": ["logs/x: record 3"]}))
+    >>> str(damage_error([run]))
+    'logs is damaged (logs/x: record 3); the 1 epoch read before the damage is shown'
+    """
+    damaged = [r for r in runs if r.meta.extra.get("damage")]
+    if not damaged:
+        return None
+    first = damaged[0]
+    n = len(first.epochs)
+    more = f" (and {len(damaged) - 1} other source(s))" if len(damaged) > 1 else ""
+    return DamagedInputError(
+        f"{first.meta.source} is damaged ({first.meta.extra['damage'][0]}){more}; the {n} epoch{'s' if n != 1 else ''} "
+        f"read before the damage {'are' if n != 1 else 'is'} shown"
+    )
+
+
 def parse_text(text: str | bytes, *, source: str = "<text>") -> list[Run]:
     """Parse log text (or CSVLogger / History JSON text) held in memory."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
     return _read_stream(io.BytesIO(data), source)
 
 
-__all__ = ["load_run", "load_runs", "parse_text"]
+__all__ = ["damage_error", "load_run", "load_runs", "parse_text"]
