@@ -70,6 +70,8 @@ class TFSummaryOnTensorBoardX:
         return _Writer(self, logdir)
 
     def scalar(self, name: str, data: object, step: int | None = None) -> bool:
+        if not self.stack:  # as tf.summary does without a default writer (Keras's batch_* calls per batch)
+            return False
         self.stack[-1].scalar(name, data, 0 if step is None else step)
         return True
 
