@@ -166,9 +166,10 @@ def read_backup_folder(path: Path) -> list[Run]:
             first = int(run.epochs.index.min())
             if i:
                 again = sorted(e for e in run.epochs.index if e in rows)
+                span = "" if not again else (f"epoch {again[0]} was" if len(again) == 1 else
+                                              f"epochs {again[0]}-{again[-1]} were")
                 notes.append(f"resumed at epoch {first} (BackupAndRestore)"
-                             + (f"; epochs {again[0]}-{again[-1]} were logged again and the later values kept"
-                                if again else ""))
+                             + (f"; {span} logged again and the later values kept" if again else ""))
             for epoch, values in run.epochs.iterrows():
                 rows[int(epoch)] = {k: float(v) for k, v in values.items() if v == v}
         base = sections[-1]
@@ -176,9 +177,9 @@ def read_backup_folder(path: Path) -> list[Run]:
         table = make_epoch_table(rows, columns=columns)
         base.meta.notes = [n for r in sections for n in r.meta.notes if n not in base.meta.notes] + base.meta.notes
         base.meta.notes += notes
-        base.meta.notes.append(f"{meta_path.relative_to(path)}: the backup holds {done} epoch(s); the run has not "
-                               f"finished (the file is deleted at the end of training), it would resume at epoch "
-                               f"{done + 1}")
+        base.meta.notes.append(f"{meta_path.relative_to(path)}: the backup holds {done} epoch(s), a resumed fit goes "
+                               f"on from epoch {done + 1} (Keras deletes the file when a fit ends, unless "
+                               "delete_checkpoint=False)")
         base.meta.extra.update({"resumed_at": [int(r.epochs.index.min()) for r in sections[1:]], "backup_epochs": done})
         base.meta.run_index = 0
         epochs = list(table.index)
