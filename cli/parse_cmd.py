@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 def parse(
-    source: Annotated[str, typer.Argument(help="Log file, CSVLogger file, History JSON, run directory, or - for stdin.")],
+    source: Annotated[str, typer.Argument(help="Log file, CSVLogger file, History JSON, TensorBoard log_dir, Lightning metrics.csv, "
+                                        "trainer_state.json, a run folder of those, run directory, or - for stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
     csv_path: Annotated[
         str | None, typer.Option("--csv", metavar="PATH", help="Write the tidy table run,epoch,metric,value to PATH (- for stdout).")

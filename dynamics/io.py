@@ -3,14 +3,20 @@
 ``load_runs(source)`` accepts
 
 * a path to a printed log (any era, pasted or captured with ``\\r``/``\\b``),
-  a CSVLogger file, or a History JSON -- told apart by their first bytes;
+  a CSVLogger file, a History JSON, a TensorBoard event file, a Lightning
+  ``metrics.csv`` or a Hugging Face ``trainer_state.json`` -- told apart by
+  their first bytes;
 * ``"-"`` for standard input, so a log can be pasted into the terminal;
-* a recorded run directory (it has a ``meta.json``), read by
-  :func:`dynamics.rundir.read_run_dir`;
+* a folder: a recorded run directory (it has a ``meta.json``), a TensorBoard
+  log_dir or keras-tuner tree, a Lightning, Hugging Face or W&B run folder, a
+  BackupAndRestore backup beside its CSVLogger file
+  (:mod:`dynamics.io_dirs`);
 * the text itself (a string with a line break), bytes, or an open file.
 
 Every failure is a :class:`~dynamics.errors.DynamicsError` with a one-line
-message; printed logs are streamed, never read whole.
+message; printed logs are streamed, never read whole. A damaged source (a
+truncated event file) gives the runs read before the damage, which is said in
+``meta.extra["damage"]``; :func:`damage_error` is the error to end with.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def _csvlogger_files(path: Path) -> list[Path]:
     for p in sorted(path.iterdir(), key=_natural):
         if p.is_file() and p.suffix.lower() in (".csv", ".log", ".txt", ".tsv"):
             try:
-                head = p.open("rb").read(4096).decode("utf-8", "replace")
+                with p.open("rb") as stream:
+                    head = stream.read(4096).decode("utf-8", "replace")
             except OSError:
                 continue
             if looks_like_csvlogger(head):

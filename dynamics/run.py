@@ -130,7 +130,8 @@ class RunMeta:
     ``format`` says what the source was: ``"progbar"`` (a printed log),
     ``"csvlogger"``, ``"csv"`` (a History saved with pandas' ``to_csv``),
     ``"table"`` (a table printed by pandas, or pasted as Markdown or text),
-    ``"history-json"`` or ``"recorded"`` (a run directory).
+    ``"history-json"``, ``"recorded"`` (a run directory), ``"tensorboard"``
+    (event files), ``"lightning-csv"`` or ``"hf-trainer-state"``.
     ``era`` is the detected Keras generation when the format shows it:
     ``"keras0"``, ``"keras1"`` (0.2 to 2.0.8), ``"keras2"`` (2.0.9 to 2.3.1),
     ``"tfkeras"`` (tf.keras / tf-keras) or ``"keras3"``. ``verbose`` is 1 or 2

@@ -116,6 +116,38 @@ def test_the_layout_cache_never_mixes_tags_of_one_length(tmp_path):
     assert scalars.values[-1] == 5.0 and scalars.steps[-1] == 50
 
 
+def test_the_vectorised_reader_agrees_with_the_record_by_record_one(tmp_path):
+    from dynamics.tfevents import _scan, _scan_clean
+
+    rng = np.random.default_rng(3)
+    events = [tf2_scalar_event(f"epoch_{'m' * (1 + s % 3)}", rng.random(), s) for s in range(400)]  # steps past 127
+    events += [_tensor_event("d", 7, dtype=2, tensor_shape=TensorShapeProto(), double_val=[0.125])]
+    events += [Event(step=9, summary=Summary(value=[Summary.Value(tag="histo", histo=HistogramProto(min=0, max=1))]))]
+    two = Summary(value=[Summary.Value(tag="a", simple_value=1.5), Summary.Value(tag="b", simple_value=2.5)])
+    events += [Event(step=3, wall_time=5.0, summary=two)]  # two values in one event
+    data = _write(tmp_path, events).read_bytes()
+    fast, slow = _scan_clean(data, "x"), _scan(data, "x")
+    assert fast is not None and fast.records == slow.records == len(events) + 1
+    for field in ("tags", "steps", "values", "wall_times", "other_tags"):
+        assert getattr(fast, field) == getattr(slow, field), field
+    assert fast.tags[-2:] == ["a", "b"] and fast.values[-2:] == [1.5, 2.5]
+
+
+def test_the_numpy_crc32c_matches_the_published_check_value():
+    from dynamics.tfevents import _bad_headers, masked_crc32c
+
+    header = b"123456789"[:8]
+    good = header + struct.pack("<I", masked_crc32c(header))
+    assert _bad_headers(good + good, [0, 12]) is None
+    assert _bad_headers(good + header + b"\0\0\0\0", [0, 12]) == 1
+    from dynamics.tfevents import _crc32c_table
+
+    table, crc = _crc32c_table(), 0xFFFFFFFF
+    for byte in b"123456789":
+        crc = int(table[(crc ^ byte) & 0xFF]) ^ (crc >> 8)
+    assert crc ^ 0xFFFFFFFF == 0xE3069283
+
+
 # -- the Keras layout --------------------------------------------------------------
 
 
