@@ -11,26 +11,30 @@ An event file (``events.out.tfevents.*``) is a TFRecord file: records of
 
 (masked: ``((crc >> 15 | crc << 17) + 0xa282ead8) mod 2**32``, TensorFlow's
 ``crc32c::Mask``). Of the protobuf messages only the fields that carry a
-scalar are decoded, straight from the wire format:
+scalar are decoded, straight from the wire format
+(:mod:`dynamics.tfevents_wire`):
 
 * ``Event``: ``wall_time`` (1, double), ``step`` (2, int64), ``summary`` (5);
 * ``Summary``: ``value`` (1, repeated);
 * ``Summary.Value``: ``tag`` (1), ``simple_value`` (2, float: TF1 and
-  tensorboardX), ``tensor`` (8: TF2's ``tf.summary.scalar``), ``metadata``
-  (9) -> ``plugin_data`` (1) -> ``plugin_name`` (1);
+  tensorboardX), ``tensor`` (8: TF2's ``tf.summary.scalar``);
 * ``TensorProto``: ``dtype`` (1), ``tensor_shape`` (2), ``tensor_content``
   (4, raw little-endian bytes), ``float_val`` (5), ``double_val`` (6),
   ``int_val`` (7), ``int64_val`` (10), ``half_val`` (13); packed or not.
 
-Histograms, images, graphs and text are skipped (their CRCs are still
-checked). A tensor with more than one element is not a scalar and is skipped.
+``metadata.plugin_data.plugin_name`` is not needed: a numeric tensor of one
+element is a scalar whichever plugin wrote it (and TF2 writes the metadata
+with only some events of a tag). Histograms, images, graphs, text and
+tensors of more than one element are skipped; their CRCs are still checked.
 
-Every CRC is checked. The CRC32C comes from ``google-crc32c`` (Google's C
-library behind a small wheel; Apache-2.0; the one google-cloud-storage
-uses), not from our own table: a table-driven CRC in Python costs ~1 us per
-byte, which would be 60 s for the benchmark's 10**6 scalars instead of 0.3 s,
-and a numpy version has to batch records of equal length -- more code than
-the reader it serves. (``crc32c`` on PyPI is as fast but LGPL.)
+Every CRC is checked. The data CRCs come from ``google-crc32c`` (Google's C
+library in a small wheel, Apache-2.0, the one google-cloud-storage uses)
+rather than our own code: a table-driven CRC in pure Python costs ~0.3 us
+per byte, a minute for the benchmark's 10**6 scalars, where the C call costs
+~0.1 s. (``crc32c`` on PyPI is as fast but LGPL-2.1.) The 8-byte length
+headers, all of the same size, are checked together by a numpy table-driven
+CRC-32C (:func:`_bad_headers`, tested against the published check value and
+against the library).
 
 Damage stops nothing that came before it: :func:`read_scalars` returns the
 scalars read up to the first broken record and says where it broke
@@ -49,17 +53,11 @@ from pathlib import Path
 import numpy as np
 
 from dynamics.errors import InputError, MissingDependencyError
+from dynamics.tfevents_wire import F32, F64, Malformed, fields, scalar_values, varint
 
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
-_F32 = struct.Struct("<f")
-_F64 = struct.Struct("<d")
 _MASK_DELTA = 0xA282EAD8
-#: tensorflow DataType numbers of the scalar types read.
-_DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_INT64, _DT_HALF = 1, 2, 3, 9, 19
-_CONTENT = {_DT_FLOAT: "<f4", _DT_DOUBLE: "<f8", _DT_INT32: "<i4", _DT_INT64: "<i8", _DT_HALF: "<f2"}
-#: A record longer than this is not a summary of scalars; its length is taken as damage when nothing follows.
-_MAX_RECORD = 1 << 31
 
 
 def _crc32c():  # type: ignore[no-untyped-def]
@@ -111,149 +109,6 @@ class Scalars:
     records: int = 0
     damage: list[Damage] = field(default_factory=list)
     other_tags: set[str] = field(default_factory=set)  # non-scalar summaries seen (histograms, images...)
-
-
-class _Malformed(Exception):
-    """A record whose CRC is right but whose protobuf does not decode."""
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise _Malformed("varint longer than 10 bytes")
-
-
-def _skip(buf: bytes, pos: int, wire: int) -> int:
-    if wire == 0:
-        return _varint(buf, pos)[1]
-    if wire == 1:
-        return pos + 8
-    if wire == 2:
-        n, pos = _varint(buf, pos)
-        return pos + n
-    if wire == 5:
-        return pos + 4
-    raise _Malformed(f"wire type {wire}")
-
-
-def _fields(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """``(number, wire, start, end)`` of each field of the message in ``buf[start:end]``.
-
-    For wire type 2 ``start:end`` is the payload; for the others, the value's bytes.
-    """
-    out = []
-    pos = start
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 2:
-            n, pos = _varint(buf, pos)
-            out.append((number, 2, pos, pos + n))
-            pos += n
-        else:
-            nxt = _skip(buf, pos, wire)
-            out.append((number, wire, pos, nxt))
-            pos = nxt
-        if pos > end:
-            raise _Malformed("a field runs past the end of its message")
-    return out
-
-
-def _elements(buf: bytes, start: int, end: int) -> int:
-    """Number of elements of a TensorShapeProto (1 for a scalar: no dims, or dims of size 1)."""
-    count = 1
-    for number, wire, a, b in _fields(buf, start, end):
-        if number == 2 and wire == 2:  # dim { size: n }
-            size = 1
-            for n2, w2, c, _ in _fields(buf, a, b):
-                if n2 == 1 and w2 == 0:
-                    size = _varint(buf, c)[0]
-            count *= size
-        elif number == 3 and wire == 0 and _varint(buf, a)[0]:
-            return -1  # unknown rank
-    return count
-
-
-def _tensor_scalar(buf: bytes, start: int, end: int) -> tuple[float, int, int] | None:
-    """``(value, offset, width)`` of a one-element TensorProto, else None.
-
-    ``width`` is 4 or 8 when the value is a float or double stored as raw
-    bytes at ``offset`` (what the layout cache of :func:`scan` can slice),
-    else 0.
-    """
-    dtype = None
-    elements = 1
-    content = None
-    found: list[tuple[float, int, int]] = []
-    for number, wire, a, b in _fields(buf, start, end):
-        if number == 1 and wire == 0:
-            dtype = _varint(buf, a)[0]
-        elif number == 2 and wire == 2:
-            elements = _elements(buf, a, b)
-        elif number == 4 and wire == 2:  # tensor_content: raw little-endian
-            content = (a, b)
-        elif number in (5, 6) and wire in (1, 2, 5):  # float_val, double_val
-            width = 4 if number == 5 else 8
-            fmt = _F32 if number == 5 else _F64
-            for pos in range(a, b, width) if wire == 2 else [a]:
-                found.append((fmt.unpack_from(buf, pos)[0], pos, width))
-        elif number in (7, 10, 13) and wire in (0, 2):  # int_val, int64_val, half_val: varints
-            pos = a
-            while pos < b:
-                raw, pos = _varint(buf, pos)
-                if number == 13:
-                    value = float(np.array([raw & 0xFFFF], dtype=np.uint16).view(np.float16)[0])
-                else:
-                    value = float(raw - (1 << 64) if raw >> 63 else raw)  # negative ints are sign-extended to 64 bits
-                found.append((value, -1, 0))
-                if wire == 0:
-                    break
-    if elements != 1:
-        return None  # not a scalar (TF stores a constant tensor as one repeated value)
-    if content is not None:
-        if dtype not in _CONTENT:
-            return None
-        a, b = content
-        size = np.dtype(_CONTENT[dtype]).itemsize
-        if b - a != size:
-            return None
-        value = float(np.frombuffer(buf[a:b], dtype=_CONTENT[dtype])[0])
-        return value, a, size if dtype in (_DT_FLOAT, _DT_DOUBLE) else 0
-    if len(found) != 1:
-        return None  # empty
-    return found[0]
-
-
-def _values(buf: bytes, start: int, end: int, out: list[tuple[str, float, int, int]], other: set[str]) -> None:
-    """Append ``(tag, value, offset, width)`` for each scalar Summary.Value in ``buf[start:end]``."""
-    for number, wire, a, b in _fields(buf, start, end):
-        if number != 1 or wire != 2:
-            continue
-        tag = ""
-        scalar = None
-        kinds = set()
-        for n2, w2, c, d in _fields(buf, a, b):
-            if n2 == 1 and w2 == 2:
-                tag = buf[c:d].decode("utf-8", "replace")
-            elif n2 == 2 and w2 == 5:
-                scalar = (_F32.unpack_from(buf, c)[0], c, 4)
-            elif n2 == 8 and w2 == 2:
-                scalar = _tensor_scalar(buf, c, d)
-                if scalar is None:
-                    kinds.add("tensor")
-            elif n2 in (3, 4, 5, 6):
-                kinds.add("other")
-        if scalar is not None:
-            out.append((tag, scalar[0], scalar[1], scalar[2]))
-        elif kinds:
-            other.add(tag)
 
 
 def read_scalars(path: str | Path) -> Scalars:
@@ -370,7 +225,7 @@ def _scan_clean(data: bytes, name: str) -> Scalars | None:
                 one = Scalars(name)
                 try:
                     layout = _event(rec, {}, one)
-                except (_Malformed, IndexError, struct.error, UnicodeError):
+                except (Malformed, IndexError, struct.error, UnicodeError):
                     return None
                 out.other_tags |= one.other_tags
                 if layout is None:  # not the common shape: this record alone
@@ -411,7 +266,7 @@ def _scan_clean(data: bytes, name: str) -> Scalars | None:
 def _scan(data: bytes, name: str) -> Scalars:
     """Record by record, every check in turn: the reader of damaged files."""
     crc = _crc32c()
-    u64, u32, f32, f64 = _U64.unpack_from, _U32.unpack_from, _F32.unpack_from, _F64.unpack_from
+    u64, u32, f32, f64 = _U64.unpack_from, _U32.unpack_from, F32.unpack_from, F64.unpack_from
     out = Scalars(name)
     tags, steps, values, walls = out.tags, out.steps, out.values, out.wall_times
     # The summaries of one tag differ only in the value's bytes. A layout seen once is kept as
@@ -459,7 +314,7 @@ def _scan(data: bytes, name: str) -> Scalars:
             if step < 0x80:
                 p = 11
             else:
-                step, p = _varint(rec, 10)
+                step, p = varint(rec, 10)
             if rec[p] == 0x2A and rec[p + 1] < 0x80 and p + 2 + rec[p + 1] == length:
                 s = p + 2
                 for offset, table in layouts.get(length - s, ()):
@@ -479,7 +334,7 @@ def _scan(data: bytes, name: str) -> Scalars:
                     continue
         try:
             _event(rec, layouts, out)
-        except (_Malformed, IndexError, struct.error, UnicodeError) as exc:
+        except (Malformed, IndexError, struct.error, UnicodeError) as exc:
             index -= 1
             broken(f"its CRC is right but it is not an Event message ({exc or type(exc).__name__})", False)
             index += 1
@@ -498,15 +353,15 @@ def _event(rec: bytes, layouts: dict, out: Scalars) -> tuple[int, int, int, str]
     step = 0
     found: list[tuple[str, float, int, int]] = []
     summary = None
-    for number, wire, a, b in _fields(rec, 0, len(rec)):
+    for number, wire, a, b in fields(rec, 0, len(rec)):
         if number == 1 and wire == 1:
-            wall = _F64.unpack_from(rec, a)[0]
+            wall = F64.unpack_from(rec, a)[0]
         elif number == 2 and wire == 0:
-            step = _varint(rec, a)[0]
+            step = varint(rec, a)[0]
             step = step - (1 << 64) if step >> 63 else step  # int64 as two's complement
         elif number == 5 and wire == 2:
             summary = (a, b)
-            _values(rec, a, b, found, out.other_tags)
+            scalar_values(rec, a, b, found, out.other_tags)
     for tag, value, _, _ in found:
         out.tags.append(tag)
         out.steps.append(step)
@@ -517,7 +372,7 @@ def _event(rec: bytes, layouts: dict, out: Scalars) -> tuple[int, int, int, str]
     a, b = summary
     tag, value, offset, width = found[0]
     fmt = "f" if width == 4 else "d"
-    decoded = _F32.unpack_from(rec, offset)[0] if fmt == "f" else _F64.unpack_from(rec, offset)[0]
+    decoded = F32.unpack_from(rec, offset)[0] if fmt == "f" else F64.unpack_from(rec, offset)[0]
     if not (decoded == value or (decoded != decoded and value != value)):
         return None
     if not (rec[0] == 0x09 and rec[9] == 0x10 and rec[a - 2] == 0x2A):
