@@ -29,9 +29,9 @@ tensors of more than one element are skipped; their CRCs are still checked.
 
 Every CRC is checked. The data CRCs come from ``google-crc32c`` (Google's C
 library in a small wheel, Apache-2.0, the one google-cloud-storage uses)
-rather than our own code: a table-driven CRC in pure Python costs ~0.3 us
-per byte, a minute for the benchmark's 10**6 scalars, where the C call costs
-~0.1 s. (``crc32c`` on PyPI is as fast but LGPL-2.1.) The 8-byte length
+rather than our own code: a table-driven CRC in pure Python costs 0.16 us
+per byte (measured), 12 s for the benchmark's 74 MB of 10**6 scalars, where
+the C calls take ~0.1 s. (``crc32c`` on PyPI is as fast but LGPL-2.1.) The 8-byte length
 headers, all of the same size, are checked together by a numpy table-driven
 CRC-32C (:func:`_bad_headers`, tested against the published check value and
 against the library).
