@@ -191,6 +191,12 @@ def read_backup_folder(path: Path) -> list[Run]:
 
 def no_history_message(path: Path) -> str:
     """The one-line error for a folder that holds nothing dynamics reads."""
+    if (path / "oracle.json").is_file() or any((d / "trial.json").is_file() for d in _subdirs(path)
+                                               if d.name.startswith("trial_")):
+        # keras-tuner's own folder: trial.json keeps each trial's hyperparameters and best values, not its epochs
+        return (f"{path} is a keras-tuner project folder: its trial.json files keep each trial's best values, not "
+                "its epochs; give the log_dir of a TensorBoard callback passed to tuner.search (one run per "
+                "execution, in <log_dir>/<trial>/execution<k>)")
     return (f"{path} is a directory but not a dynamics run directory (no meta.json), and it holds no other training "
             "history dynamics reads: no TensorBoard event files, Lightning metrics.csv, trainer_state.json, W&B "
             "files/output.log, BackupAndRestore backup beside a CSVLogger file, or run directories")

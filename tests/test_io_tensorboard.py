@@ -414,6 +414,9 @@ def test_a_keras_tuner_search_tree_gives_each_executions_history(tmp_path, monke
             np.testing.assert_array_equal(run.epochs[name].to_numpy(np.float32), np.float32(values), err_msg=name)
     result = runner.invoke(app, ["analyze", str(tmp_path / "tb"), "--json", "--no-tables", "--n-val", "30"])
     assert result.exit_code == 0, result.output
+    with pytest.raises(InputError, match="is a keras-tuner project folder: its trial.json files keep each trial's "
+                                         "best values, not its epochs"):
+        load_runs(tmp_path / "tuner" / "p")
     import json
 
     seeds = json.loads(result.output)["seeds"]
