@@ -18,7 +18,7 @@ and checks that the values read are the values written. Aim: <= 2 s to read
 
 Usage::
 
-    python benchmarks/tensorboard_read.py [--scalars 1000000] [--tags 4] [--simple] [--repeat 3]
+    python benchmarks/tensorboard_read.py [--scalars 1000000] [--tags 4] [--simple] [--repeat 3] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -66,11 +66,19 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=4)
     parser.add_argument("--simple", action="store_true", help="TF1 simple_value instead of TF2 tensors")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", help="write the file here and keep it; a file already there is read again "
+                                      "(the writer is not timed then)")
     args = parser.parse_args()
     from dynamics.tfevents import read_scalars
 
-    with tempfile.TemporaryDirectory() as folder:
-        write_s, values = write(folder, args.scalars, args.tags, args.simple)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.dir or tmp
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        if glob.glob(f"{folder}/events.out.tfevents.*"):
+            write_s = float("nan")
+            values = np.random.default_rng(0).random(args.scalars).astype(np.float32)
+        else:
+            write_s, values = write(folder, args.scalars, args.tags, args.simple)
         (path,) = glob.glob(f"{folder}/events.out.tfevents.*")
         size = Path(path).stat().st_size
         times, cpu = [], []

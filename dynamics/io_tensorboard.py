@@ -28,7 +28,7 @@ import os
 import re
 from pathlib import Path
 
-from dynamics.errors import InputError, NoEpochsError
+from dynamics.errors import NoEpochsError
 from dynamics.run import Run, RunMeta, canonical_metric_name, make_epoch_table
 
 _EVENTS = "tfevents"
@@ -71,25 +71,6 @@ def run_dirs(root: Path) -> list[Path]:
 
 def _natural(path: Path) -> tuple:  # type: ignore[type-arg]
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(path)))
-
-
-def read_tensorboard(path: Path, *, source: str | None = None) -> list[Run]:
-    """Every run under a TensorBoard log_dir (one, or one per keras-tuner execution).
-
-    Raises
-    ------
-    InputError
-        No event file under ``path``, or a file that is not an event file.
-    NoEpochsError
-        Event files without any ``epoch_*`` scalar.
-    """
-    dirs = run_dirs(path)
-    if not dirs:
-        raise InputError(f"{source or path}: no TensorBoard event files (events.out.tfevents.*) in it")
-    runs = [read_tensorboard_run(d) for d in dirs]
-    for index, run in enumerate(runs):
-        run.meta.run_index = index
-    return runs
 
 
 def read_tensorboard_run(run_dir: Path) -> Run:

@@ -21,11 +21,15 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-from tensorboardX.event_file_writer import EventFileWriter
-from tensorboardX.proto.event_pb2 import Event
-from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
-from tensorboardX.proto.tensor_pb2 import TensorProto
-from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+import pytest
+
+pytest.importorskip("tensorboardX")  # a test-only dependency (the [test] extra)
+
+from tensorboardX.event_file_writer import EventFileWriter  # noqa: E402
+from tensorboardX.proto.event_pb2 import Event  # noqa: E402
+from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata  # noqa: E402
+from tensorboardX.proto.tensor_pb2 import TensorProto  # noqa: E402
+from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto  # noqa: E402
 
 SCALARS = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
 
