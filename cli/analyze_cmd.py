@@ -1,16 +1,21 @@
 """``dynamics analyze SOURCE...``: diagnose every run, sample by sample where recorded, and compare seeds.
 
 Each SOURCE is a log file (any Keras era, CSVLogger, History JSON), ``-``
-for stdin, a recorded run directory, or a folder of run directories (as
-``dynamics train --seeds N`` writes them). Every run gets the log-level
+for stdin, a recorded run directory, a folder of run directories (as
+``dynamics train --seeds N`` writes them), or a folder another tool wrote
+(:mod:`dynamics.io_dirs`: a TensorBoard log_dir, a keras-tuner tree -- one
+run per execution, grouped by trial --, ``lightning_logs``, a Hugging Face
+output folder, W&B's ``wandb/``). Every run gets the log-level
 diagnosis; a recorded run also gets the per-sample findings
 (:mod:`dynamics.diagnosis.samples`), in the same report. When the runs come
-from two or more sources, or from a folder of run directories, an "Across
+from two or more sources, or from a folder holding several runs, an "Across
 runs" section follows: the runs grouped by configuration, and for each group
 the run-to-run spread of val_accuracy beside the within-run fluctuation and
 the binomial noise (:func:`dynamics.configuration.group_runs`, the groups
 ``dynamics compare`` uses; ``--group-by`` names the keys). One source behaves as it
-always did.
+always did. A damaged source (a truncated event file) is diagnosed on what
+was read before the damage, then the command ends with one error line and a
+non-zero exit.
 
 Terminal output (rich) by default; ``--json`` prints
 ``{"runs": [Diagnosis.to_dict(), ...]}``, plus ``"seeds": [...]`` when runs
@@ -29,7 +34,8 @@ from cli.options import ClassesOption, GroupByOption, NValOption, check_counts, 
 
 def analyze(
     sources: Annotated[list[str], typer.Argument(
-        help="Log file, CSVLogger file, History JSON, run directory, folder of run directories, or - for stdin. "
+        help="Log file, CSVLogger file, History JSON, TensorBoard log_dir or keras-tuner tree, Lightning metrics.csv, "
+             "trainer_state.json, W&B or Lightning run folder, run directory, folder of run directories, or - for stdin. "
              "Several: each is diagnosed, then runs of one configuration are compared across seeds.",
         metavar="SOURCE...")],
     run: Annotated[int | None, typer.Option("--run", metavar="N", help="Only run N (1-based) of each multi-run log.")] = None,
@@ -69,6 +75,7 @@ def analyze(
         if groups is not None:
             out["seeds"] = [g.to_dict() for g in groups]
         print(json.dumps(out, indent=1, allow_nan=False))
+        _end_if_damaged([r.run for r in reports])
         return
     from rich.console import Console
 
@@ -84,6 +91,16 @@ def analyze(
     if groups is not None:
         console.print()
         render_seeds(groups, console)
+    _end_if_damaged([r.run for r in reports])
+
+
+def _end_if_damaged(runs: list) -> None:  # type: ignore[type-arg]
+    """Exit with an error once the report is out when a source was damaged (what was readable is shown)."""
+    from dynamics.io import damage_error
+
+    error = damage_error(runs)
+    if error is not None:
+        raise error
 
 
 def _rerun_command(sources: list[str], run: object, total: int) -> str:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 def parse(
-    source: Annotated[str, typer.Argument(help="Log file, CSVLogger file, History JSON, run directory, or - for stdin.")],
+    source: Annotated[str, typer.Argument(help="Log file, CSVLogger file, History JSON, TensorBoard log_dir, Lightning metrics.csv, "
+                                        "trainer_state.json, a run folder of those, run directory, or - for stdin.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
     csv_path: Annotated[
         str | None, typer.Option("--csv", metavar="PATH", help="Write the tidy table run,epoch,metric,value to PATH (- for stdout).")
@@ -42,9 +43,14 @@ def parse(
                 f"Received: --run {run}"
             )
         runs = [runs[run - 1]]
+    from dynamics.io import damage_error
+
+    damaged = damage_error(runs)  # shown first, then said: what was read before the damage is not lost
     if csv_path is not None:
         _write_csv(runs, csv_path)
         if csv_path == "-":
+            if damaged:
+                raise damaged
             return
     if as_json:
         import json
@@ -54,6 +60,8 @@ def parse(
         print(json.dumps(runs_to_json_dict(runs), indent=1, allow_nan=False))
     else:
         print("\n\n".join(render_run(r, total) for r in runs))
+    if damaged:
+        raise damaged
 
 
 def _write_csv(runs: list[Run], path: str) -> None:

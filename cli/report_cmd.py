@@ -18,7 +18,8 @@ from cli.options import ClassesOption, NValOption, check_counts
 
 def report(
     sources: Annotated[list[str], typer.Argument(
-        help="Log files, CSVLogger files, History JSON, run directories, or - for stdin.", show_default=False)],
+        help="Log files, CSVLogger files, History JSON, TensorBoard log_dirs, Lightning metrics.csv, "
+             "trainer_state.json, run folders, run directories, or - for stdin.", show_default=False)],
     out: Annotated[str, typer.Option("--out", "-o", metavar="PATH",
                                      help="Report file: .html (self-contained) or .md (images beside it).")],
     run: Annotated[int | None, typer.Option("--run", metavar="N", help="Only run N (1-based) of each source.")] = None,
@@ -49,3 +50,8 @@ def report(
         where = f", images in {files_dir(path)}"
     runs = len(reports)
     print(f"wrote {path} ({runs} run{'s' if runs != 1 else ''}, {figures} figure{'s' if figures != 1 else ''}{where})")
+    from dynamics.io import damage_error
+
+    damaged = damage_error([r.run for r in reports])
+    if damaged is not None:  # the report holds what was readable; the exit code still says the source is damaged
+        raise damaged

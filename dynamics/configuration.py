@@ -58,6 +58,7 @@ _VOLATILE = frozenset({
     "seed", "command", "started", "finished", "status", "last_epoch", "notes", "events", "python",
     "keras_version", "backend_version", "devices", "model", "verbose", "prediction_dtype", "prediction_encoding",
     "format_version", "val_flipped_ids", "dataset_info", "training_samples_dropped", "options",
+    "execution", "damage", "wandb_run", "wandb_id", "resumed_at", "backup_epochs",  # other sources (dynamics.io_dirs)
 })  # fmt: skip
 #: Metadata the log readers add about the text they read, not about the training.
 _READING = frozenset({"counter_target"})

@@ -21,6 +21,15 @@ class NoEpochsError(InputError):
     """The input was read, but it holds no complete training epoch."""
 
 
+class DamagedInputError(InputError):
+    """Part of a source is damaged (a truncated event file, a wrong CRC).
+
+    What was readable before the damage is kept: the loaders put it in the
+    runs they return and say where the damage is (``meta.extra["damage"]``,
+    ``meta.notes``); the CLI shows it, then exits with this error.
+    """
+
+
 class MissingDependencyError(DynamicsError):
     """An optional dependency (an extra such as ``[train]``) is not installed."""
 

@@ -3,14 +3,20 @@
 ``load_runs(source)`` accepts
 
 * a path to a printed log (any era, pasted or captured with ``\\r``/``\\b``),
-  a CSVLogger file, or a History JSON -- told apart by their first bytes;
+  a CSVLogger file, a History JSON, a TensorBoard event file, a Lightning
+  ``metrics.csv`` or a Hugging Face ``trainer_state.json`` -- told apart by
+  their first bytes;
 * ``"-"`` for standard input, so a log can be pasted into the terminal;
-* a recorded run directory (it has a ``meta.json``), read by
-  :func:`dynamics.rundir.read_run_dir`;
+* a folder: a recorded run directory (it has a ``meta.json``), a TensorBoard
+  log_dir or keras-tuner tree, a Lightning, Hugging Face or W&B run folder, a
+  BackupAndRestore backup beside its CSVLogger file
+  (:mod:`dynamics.io_dirs`);
 * the text itself (a string with a line break), bytes, or an open file.
 
 Every failure is a :class:`~dynamics.errors.DynamicsError` with a one-line
-message; printed logs are streamed, never read whole.
+message; printed logs are streamed, never read whole. A damaged source (a
+truncated event file) gives the runs read before the damage, which is said in
+``meta.extra["damage"]``; :func:`damage_error` is the error to end with.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from dynamics.errors import InputError
+from dynamics.errors import DamagedInputError, InputError, NoEpochsError
 from dynamics.run import Run
 
 _SNIFF = 1 << 16
@@ -73,9 +79,32 @@ def _kind(head: bytes, source: str) -> str:
     return "log"
 
 
+def _is_tfrecord(head: bytes) -> bool:
+    """True if ``head`` starts with a TFRecord header (a TensorBoard event file).
+
+    Text never has a NUL among its first 8 bytes; a TFRecord length does (its high bytes are 0), and then
+    the header's CRC decides.
+    """
+    if len(head) < 12 or b"\0" not in head[:8]:
+        return False
+    from dynamics.tfevents import masked_crc32c
+
+    return masked_crc32c(head[:8]) == int.from_bytes(head[8:12], "little")
+
+
 def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
     head = stream.read(_SNIFF) or b""
+    if _is_tfrecord(head):
+        from dynamics.io_tensorboard import run_from_scalars
+        from dynamics.tfevents import scan
+
+        return [run_from_scalars([(scan(head + (stream.read() or b""), source), "", None)], source=source, run_dir=None)]
     kind = _kind(head, source)
+    if kind == "csv" or kind == "log":
+        from dynamics.io_frameworks import looks_like_lightning
+
+        if looks_like_lightning(head[:4096].decode("utf-8", "replace")):
+            kind = "lightning"
     if kind == "log":
         from dynamics.parse import parse_stream
 
@@ -91,6 +120,10 @@ def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
         from dynamics.io_csvlogger import read_csvlogger
 
         return read_csvlogger(text, source=source)
+    if kind == "lightning":
+        from dynamics.io_frameworks import read_lightning_csv
+
+        return read_lightning_csv(text, source=source)
     from dynamics.io_history import load_history_object, looks_like_history, read_history
 
     try:
@@ -105,6 +138,13 @@ def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
             from dynamics.parse import parse_text
 
             return parse_text(log, source=source)
+    if obj is not None:
+        from dynamics.io_frameworks import looks_like_trainer_state, read_trainer_state
+
+        if looks_like_trainer_state(obj):
+            return read_trainer_state(obj, source=source)
+        if not looks_like_history(obj) and _strict_json(text):
+            raise NoEpochsError(_not_a_history(obj, source))
     if obj is None or not looks_like_history(obj):
         # Not a History after all (a log that starts with "[" or "{"): read it as text.
         from dynamics.parse import parse_text
@@ -113,16 +153,43 @@ def _read_stream(stream: BinaryIO, source: str) -> list[Run]:
     return read_history(obj, source=source)
 
 
-def _read_dir(path: Path) -> list[Run]:
-    if not (path / "meta.json").is_file():
-        raise InputError(f"{path} is a directory but not a dynamics run directory (no meta.json)")
+def _strict_json(text: str) -> bool:
+    import json
+
     try:
-        from dynamics.rundir import read_run_dir
-    except ImportError:
-        raise InputError(
-            f"{path} looks like a run directory, but this install cannot read run directories (dynamics.rundir missing)"
-        ) from None
-    return [read_run_dir(path)]
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _not_a_history(obj: Any, source: str) -> str:
+    """Why a JSON document is refused, naming what it holds instead."""
+    if isinstance(obj, dict) and set(obj) <= {"epoch", "batch"} and "epoch" in obj:
+        return (f"{source} is BackupAndRestore's training_metadata.json: it holds where training would resume "
+                f"(epoch {obj.get('epoch')}), no metrics; give the folder that holds it and the CSVLogger file")
+    if isinstance(obj, dict):
+        keys = ", ".join(repr(k) for k in list(obj)[:5]) + (", ..." if len(obj) > 5 else "")
+        held = f"an object with keys {keys}" if obj else "an empty object"
+    elif isinstance(obj, list):
+        held = f"a list of {len(obj)} item(s)" if obj else "an empty list"
+    else:
+        held = f"a {type(obj).__name__}"
+    return (f"{source} is JSON but not a training history: it holds {held}, not a Keras History (a dict of lists "
+            "such as {\"loss\": [...]}), a list of per-epoch dicts or a trainer_state.json")
+
+
+def _read_dir(path: Path) -> list[Run]:
+    from dynamics.io_dirs import folder_sources, no_history_message, read_folder_source
+
+    sources = folder_sources(path)
+    if not sources:
+        raise InputError(no_history_message(path))
+    runs = [run for source in sources for run in read_folder_source(source, load_runs)]
+    if len(runs) > 1:
+        for index, run in enumerate(runs):
+            run.meta.run_index = index
+    return runs
 
 
 def load_runs(source: str | os.PathLike[str] | bytes | IO[Any], *, name: str | None = None) -> list[Run]:
@@ -174,7 +241,15 @@ def load_runs(source: str | os.PathLike[str] | bytes | IO[Any], *, name: str | N
         if path.is_dir():
             return _read_dir(path)
         with path.open("rb") as stream:
-            return _read_stream(stream, label)
+            head = stream.read(12)
+            if _is_tfrecord(head):
+                from dynamics.io_tensorboard import read_event_file
+
+                return [read_event_file(path)]
+            runs = _read_stream(_Prefixed(head, stream), label)  # type: ignore[arg-type]
+        from dynamics.io_dirs import annotate_file
+
+        return annotate_file(path, runs)
     except FileNotFoundError:
         raise InputError(f"no such file: {label}") from None
     except IsADirectoryError:
@@ -215,10 +290,30 @@ def load_run(source: str | os.PathLike[str] | bytes | IO[Any], run: int | None =
         ) from None
 
 
+def damage_error(runs: list[Run]) -> DamagedInputError | None:
+    """The error to end with when some runs were read from damaged sources (None when none was).
+
+    >>> from dynamics.run import RunMeta, make_epoch_table
+    >>> run = Run(make_epoch_table({1: {"loss": 0.5}}), RunMeta(source="logs", extra={"damage": ["logs/x: record 3"]}))
+    >>> str(damage_error([run]))
+    'logs is damaged (logs/x: record 3); the 1 epoch read before the damage is shown'
+    """
+    damaged = [r for r in runs if r.meta.extra.get("damage")]
+    if not damaged:
+        return None
+    first = damaged[0]
+    n = len(first.epochs)
+    more = f" (and {len(damaged) - 1} other source(s))" if len(damaged) > 1 else ""
+    return DamagedInputError(
+        f"{first.meta.source} is damaged ({first.meta.extra['damage'][0]}){more}; the {n} epoch{'s' if n != 1 else ''} "
+        f"read before the damage {'are' if n != 1 else 'is'} shown"
+    )
+
+
 def parse_text(text: str | bytes, *, source: str = "<text>") -> list[Run]:
     """Parse log text (or CSVLogger / History JSON text) held in memory."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
     return _read_stream(io.BytesIO(data), source)
 
 
-__all__ = ["load_run", "load_runs", "parse_text"]
+__all__ = ["damage_error", "load_run", "load_runs", "parse_text"]

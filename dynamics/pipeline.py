@@ -129,36 +129,29 @@ def _run_dir_texts(run: Run) -> Callable[[int], str] | None:
 
 
 def expand_sources(sources: Sequence[str]) -> list[str]:
-    """Replace each folder of run directories by the run directories in it (sorted by name).
+    """Replace each folder by the runs' sources in it (:func:`dynamics.io_dirs.expand_folder`).
 
-    A run directory (it has ``meta.json``), a file and ``"-"`` stay as they
-    are. A folder holding neither ``meta.json`` nor any run directory one
-    level down is an :class:`~dynamics.errors.InputError`.
+    A folder of run directories gives its run directories (sorted by name),
+    a keras-tuner tree its executions' TensorBoard folders, a
+    ``lightning_logs`` folder its versions' ``metrics.csv``. A run directory
+    (it has ``meta.json``), a file and ``"-"`` stay as they are. A folder
+    holding nothing dynamics reads is an :class:`~dynamics.errors.InputError`.
 
     Examples
     --------
     >>> expand_sources(["log.txt", "-"])
     ['log.txt', '-']
     """
-    from dynamics.errors import InputError
-
     out: list[str] = []
     for source in sources:
         path = Path(source)
         if source != "-" and path.is_dir() and not (path / "meta.json").is_file():
-            runs = sorted((p for p in path.iterdir() if p.is_dir() and (p / "meta.json").is_file()), key=_natural)
-            if not runs:
-                raise InputError(f"{source} is a directory but neither a dynamics run directory (no meta.json) nor a "
-                                 "folder of run directories")
-            out.extend(os.fspath(p) for p in runs)
+            from dynamics.io_dirs import expand_folder
+
+            out.extend(expand_folder(path))  # a tuner tree, Lightning versions, run directories...
         else:
             out.append(source)
     return out
-
-
-def _natural(path: Path) -> tuple:
-    """Sort key that puts seed2 before seed10."""
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
 
 
 def load_sources(sources: Iterable[Source], *, run: int | None = None) -> list[tuple[Run, int]]:

@@ -130,7 +130,8 @@ class RunMeta:
     ``format`` says what the source was: ``"progbar"`` (a printed log),
     ``"csvlogger"``, ``"csv"`` (a History saved with pandas' ``to_csv``),
     ``"table"`` (a table printed by pandas, or pasted as Markdown or text),
-    ``"history-json"``, ``"recorded"`` (a run directory) or ``"live"`` (the
+    ``"history-json"``, ``"recorded"`` (a run directory), ``"tensorboard"``
+    (event files), ``"lightning-csv"``, ``"hf-trainer-state"`` or ``"live"`` (the
     epoch logs of a training in progress, :class:`dynamics.live.LiveDiagnosis`).
     ``era`` is the detected Keras generation when the format shows it:
     ``"keras0"``, ``"keras1"`` (0.2 to 2.0.8), ``"keras2"`` (2.0.9 to 2.3.1),

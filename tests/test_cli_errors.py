@@ -41,12 +41,12 @@ CASES = [
     (["analyze", str(SEED_LOG), "--classes", "1"], None, 2, "--classes must be at least 2"),
     (["analyze", str(SEED_LOG), str(OTHER), "--group-by", " , "], None, 2, "--group-by needs at least one key"),
     (["analyze", "-", "-"], "", 2, "standard input (-) can be read only once"),
-    (["analyze", "{tmp}"], None, 2, "neither a dynamics run directory"),
+    (["analyze", "{tmp}"], None, 2, "is a directory but not a dynamics run directory"),
     (["analyze", "{tmp}/empty.txt"], None, 2, "no complete training epoch"),
     # report
     (["report", str(SEED_LOG), "--out", "{tmp}/x.pdf"], None, 2, "must end in .html or .md"),
     (["report", "{tmp}/missing.log", "--out", "{tmp}/x.html"], None, 2, "missing.log"),
-    (["report", str(SEED_LOG), "--out", "{tmp}/no/such/x.html"], None, 2, "does not exist"),
+    (["report", str(SEED_LOG), "--out", "{tmp}/a-file/x.html"], None, 2, "is a file, not a folder"),
     (["report", str(SEED_LOG), "--run", "2", "--out", "{tmp}/x.html"], None, 2, "--run must be between 1 and 1"),
     (["report", str(SEED_LOG), "--n-val", "0", "--out", "{tmp}/x.html"], None, 2, "--n-val"),
     (["report", "-", "-", "--out", "{tmp}/x.html"], "", 2, "standard input"),
@@ -84,6 +84,7 @@ PARAMS = [pytest.param(*case, id=" ".join(case[0][:3]),
 def test_every_command_fails_in_one_line_with_its_exit_code(tmp_path, args, stdin, code, needle):
     (tmp_path / "empty.txt").write_text("no epochs here\n")
     (tmp_path / "folder.html").mkdir()
+    (tmp_path / "a-file").write_text("")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     result = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args], input=stdin)
     assert result.exit_code == code, result.output

@@ -46,3 +46,37 @@ def test_report_reads_stdin(tmp_path):
     result = runner.invoke(app, ["report", "-", "--out", str(out)], input=SEED_LOG.read_text())
     assert result.exit_code == 0, result.output
     assert "0.9105" in out.read_text()
+
+
+def test_missing_folders_of_out_are_created(tmp_path):
+    out = tmp_path / "new" / "folder" / "r.md"
+    result = runner.invoke(app, ["report", str(SEED_LOG), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and (out.parent / "r_files").is_dir()
+
+
+def test_a_source_that_fails_leaves_no_new_folder(tmp_path):
+    out = tmp_path / "new" / "r.html"
+    result = runner.invoke(app, ["report", str(tmp_path / "missing.log"), "--out", str(out)])
+    assert result.exit_code == 2 and "missing.log" in _one_error_line(result)
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_folder_as_out_is_refused(tmp_path):
+    folder = tmp_path / "r.html"
+    folder.mkdir()
+    result = runner.invoke(app, ["report", str(SEED_LOG), "--out", str(folder)])
+    assert result.exit_code == 2 and "not a folder" in _one_error_line(result)
+
+
+def test_out_below_a_file_is_refused(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    result = runner.invoke(app, ["report", str(SEED_LOG), "--out", str(tmp_path / "a-file" / "x.html")])
+    assert result.exit_code == 2 and "is a file, not a folder" in _one_error_line(result)
+
+
+def _one_error_line(result) -> str:  # type: ignore[no-untyped-def]
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0]

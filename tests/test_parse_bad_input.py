@@ -69,7 +69,8 @@ def test_non_utf8_bytes_and_utf16(tmp_path):
 def test_directory_that_is_not_a_run_dir(tmp_path):
     with pytest.raises(InputError) as info:
         load_runs(tmp_path)
-    assert _one_line(info.value) == f"{tmp_path} is a directory but not a dynamics run directory (no meta.json)"
+    assert _one_line(info.value).startswith(f"{tmp_path} is a directory but not a dynamics run directory (no meta.json), "
+                                            "and it holds no other training history dynamics reads: no TensorBoard")
 
 
 def test_missing_file(tmp_path):

@@ -32,8 +32,17 @@ def report_format(path: str | Path) -> str:
 def _check_target(path: Path) -> None:
     if path.is_dir():
         raise ArgumentError(f"--out must be a file name, not a folder. Received: --out {path}")
-    if not path.parent.exists():
-        raise InputError(f"cannot write {path}: the folder {path.parent} does not exist")
+    # A new user names a folder that is not there yet (``--out new/folder/r.md``): make it. This runs
+    # only once the report is laid out, so a source that fails to load leaves no empty folders behind.
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"cannot write {path}: {parent} is a file, not a folder")
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: cannot create the folder {path.parent} ({exc.strerror or exc})") from None
 
 
 def write_document(doc: Document, path: str | Path) -> Path:
