@@ -6,7 +6,7 @@ a fresh Python process so that peak memory is its own:
 
 1. **plain pass**: one numpy pass over the same data, summing every epoch's
    array in float64 (the floor: reading and converting the bytes once);
-2. **analysis**: ``dynamics.explain.analyze`` (every per-epoch and per-sample
+2. **analysis**: ``dynamics.diagnosis.samples.stories.analyze`` (every per-epoch and per-sample
    statistic, streaming), ``explain`` (the findings) and the per-sample
    DataFrame.
 
@@ -49,7 +49,7 @@ print(json.dumps({"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUS
 _ANALYSIS = """
 import json, resource, sys, time
 import numpy as np
-from dynamics.explain import analyze, explain
+from dynamics.diagnosis.samples.stories import analyze, explain
 from dynamics.run import Run, RunMeta, make_epoch_table
 from dynamics.simulate import load_npy
 rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -107,11 +107,7 @@ def _last(d: Any, column: str | None) -> tuple[float, int | None]:
 
 
 def _val_accuracy(d: Any) -> str | None:
-    table = d.tables.get("epochs", d.run.epochs)
-    for c in table.columns:
-        if c.startswith("val_") and f"{c}_low" in table.columns:
-            return c
-    return next((c for c in table.columns if c.startswith("val_") and c.endswith("accuracy")), None)
+    return d.column("val_accuracy")
 
 
 def summary_row(d: Any) -> dict[str, Any]:

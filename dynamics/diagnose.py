@@ -50,7 +50,9 @@ PRODUCERS: list[Producer] = [
 ]
 
 #: Topics in display order; a finding with another topic is listed after them.
-TOPICS = ("sanity", "overfitting", "confidence", "noise", "early_stopping", "trend", "training_loss", "data")
+#: The per-sample explanation of a recorded run answers the overfitting section, so it follows it. Terminal,
+#: HTML, Markdown and notebook displays all use this one order.
+TOPICS = ("sanity", "overfitting", "samples", "confidence", "noise", "early_stopping", "trend", "training_loss", "data")
 
 TOPIC_TITLES = {
     "sanity": "Sanity checks",
@@ -107,6 +109,10 @@ class Diagnosis:
     findings: list[Finding]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, role: str) -> str | None:
+        """The column the diagnosis read for ``role`` (``"val_accuracy"``, ``"accuracy"``, ``"val_loss"``, ``"loss"``)."""
+        return (self.context.get("columns") or {}).get(role)
 
     def by_topic(self) -> dict[str, list[Finding]]:
         """Findings grouped by topic, in display order."""
@@ -187,7 +193,7 @@ def diagnose(
     extra_producers : sequence of callables
         Run after the default ones.
     sample_analysis : RunAnalysis, optional
-        :func:`dynamics.explain.analyze` of a recorded run, when the caller
+        :func:`dynamics.diagnosis.samples.stories.analyze` of a recorded run, when the caller
         already has it (a report that also draws it); computed on demand
         otherwise.
 

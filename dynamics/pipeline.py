@@ -4,7 +4,7 @@
 :func:`run_reports`: each source (a path, ``-``, log text, a folder of run
 directories, or a :class:`~dynamics.run.Run`) is loaded
 (:func:`load_sources`), each run is diagnosed, and a run that carries
-recorded predictions is analysed once (:func:`dynamics.explain.analyze`),
+recorded predictions is analysed once (:func:`dynamics.diagnosis.samples.stories.analyze`),
 that analysis feeding both the per-sample findings of the diagnosis and,
 later, the figures. :func:`compare_report` sets several reports side by side
 (:func:`dynamics.compare.compare`). The terminal, HTML and Markdown reports
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +96,7 @@ def run_report(
 
     analysis = None
     if run.predictions is not None and len(run.predictions):
-        from dynamics.explain import analyze
+        from dynamics.diagnosis.samples.stories import analyze
 
         analysis = analyze(run)  # once, for the findings and for the figures
         decoder = decoder or _run_dir_texts(run)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from dynamics.explain import analyze, explain
+from dynamics.diagnosis.samples.stories import analyze, explain
 from dynamics.run import Run, make_epoch_table
 from dynamics.simulate import simulate_run
 
@@ -188,9 +188,14 @@ def _seed_runs(offsets, n_val=2000, seed=0):
     return runs
 
 
-def test_seeds_finding_compares_spread_with_binomial_noise():
-    from dynamics.sample_findings import seeds_finding
+def seeds_finding(runs):
+    from dynamics.configuration import spread_finding
+    from dynamics.stats.seeds import seed_spread_of_runs
 
+    return spread_finding(seed_spread_of_runs(runs))
+
+
+def test_seeds_finding_compares_spread_with_binomial_noise():
     same = seeds_finding(_seed_runs([0.0] * 8))
     assert same.severity == "info" and "no more than sampling noise" in same.claim
     se = same.evidence["binomial_se"]

@@ -31,7 +31,7 @@ CASES = {
         f"done = CliRunner().invoke(app, ['analyze', {str(RECORDED)!r}, '--json', '--no-tables']).output",
         '"code": "val_loss_rise"'),
     "explain a recorded run": (
-        "from dynamics.simulate import simulate_run\nfrom dynamics.explain import explain\n"
+        "from dynamics.simulate import simulate_run\nfrom dynamics.diagnosis.samples.stories import explain\n"
         "done = ' '.join(f.code for f in explain(simulate_run('overconfident', n=300, epochs=5)))", "val_loss_rise"),
     "import the command line and the report package": (
         "import cli.main, dynamics.report, dynamics.pipeline, dynamics.report.writer\ndone = 'imported'", "imported"),

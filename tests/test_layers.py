@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "dynamics.delimited": 1, "dynamics.parse": 1, "dynamics.rundir": 1, "dynamics.tfevents": 1,
     "dynamics.tfevents_wire": 1, "dynamics.io_tensorboard": 1, "dynamics.io_frameworks": 1, "dynamics.io_dirs": 1,
     "dynamics.stats": 2, "dynamics.simulate": 2, "dynamics.simulate_curves": 2, "dynamics.cleanlab_inputs": 2,
-    "dynamics.diagnosis": 3, "dynamics.diagnose": 3, "dynamics.explain": 3, "dynamics.sample_findings": 3,
+    "dynamics.diagnosis": 3, "dynamics.diagnose": 3,
     "dynamics.configuration": 3, "dynamics.compare": 3,
     "dynamics.pipeline": 4, "dynamics.seed_groups": 4,
     "dynamics.plots": 5,

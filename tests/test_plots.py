@@ -18,7 +18,7 @@ from scipy import stats
 from conftest import CORPUS, ROOT, SEED_LOG
 from dynamics.compare import compare
 from dynamics.diagnose import diagnose
-from dynamics.explain import analyze
+from dynamics.diagnosis.samples.stories import analyze
 from dynamics.io import load_runs
 from dynamics.plots import log, samples
 from dynamics.plots.axes import EpochAxis
@@ -157,7 +157,7 @@ def test_figures_are_built_without_pyplot():
         "import sys\n"
         "from dynamics.io import load_runs\n"
         "from dynamics.diagnose import diagnose\n"
-        "from dynamics.explain import analyze\n"
+        "from dynamics.diagnosis.samples.stories import analyze\n"
         "from dynamics.simulate import simulate_run\n"
         "from dynamics.plots import log, samples\n"
         f"d = diagnose(load_runs({str(SEED_LOG)!r})[0])\n"

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import entropy as scipy_entropy
 
 from dynamics.errors import ArgumentError, InputError
-from dynamics.explain import explain
+from dynamics.diagnosis.samples.stories import explain
 from dynamics.run import Predictions, Run, RunMeta
 from dynamics.rundir import RunDirWriter, read_run_dir
 from dynamics.rundir.compact import CompactEpochs, compact_dtype, encode_compact

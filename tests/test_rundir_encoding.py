@@ -235,7 +235,7 @@ def test_unknown_encodings_and_mismatched_files(tmp_path):
 
 def test_in_memory_predictions_with_encoded_epochs_analyse_like_a_list():
     """Predictions accepts the lazy sequence anywhere a list of arrays goes."""
-    from dynamics.explain import analyze
+    from dynamics.diagnosis.samples.stories import analyze
 
     y, outputs = _overconfident(n=800, epochs=6, seed=1)
     rows = {e: {"val_loss": float(keras_bce(p, y).mean())} for e, p in enumerate(outputs, start=1)}

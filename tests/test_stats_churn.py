@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dynamics.run import Predictions
-from dynamics.simulate import simulate_predictions, simulate_run
+from dynamics.simulate import simulate_predictions
 from dynamics.stats.churn import ChurnAccumulator, churn_between, churn_table, flip_counts, stability_table, stability
 from dynamics.stats.views import iter_views
 

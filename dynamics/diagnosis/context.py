@@ -137,6 +137,11 @@ class Context:
             "epochs_logged": [int(e) for e in self.epochs],
             "epochs_declared": self.run.meta.epochs_declared,
             "format": self.run.meta.format,
+            # the columns the diagnosis read, so printers and plots need not guess them again
+            "columns": {"val_loss": "val_loss" if self.has("val_loss") else None,
+                        "loss": "loss" if self.has("loss") else None,
+                        "val_accuracy": self.val_accuracy if self.has(self.val_accuracy) else None,
+                        "accuracy": self.accuracy if self.has(self.accuracy) else None},
         } | ({"superseded": dict(self.superseded)} if self.superseded else {})
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import epoch_ranges, num, pct, pval, signed, span
+from dynamics.diagnosis.wording import epoch_ranges, num, pval, signed, signed_pct, span
 from dynamics.findings import Finding
 from dynamics.run import Run
 from dynamics.stats.generalization import best_epoch, gap_table, run_onset
@@ -87,7 +86,7 @@ def _onset(ctx: Context, run: Run) -> list[Finding]:
     vl = run.series("val_loss").dropna()
     vt = o.val_trend
     n_after = c.epochs_after
-    rise = f"from {num(c.best_value)} at epoch {b} to {num(c.last_value)} at epoch {last} ({pct(c.last_rise_pct)})"
+    rise = f"from {num(c.best_value)} at epoch {b} to {num(c.last_value)} at epoch {last} ({signed_pct(c.last_rise_pct)})"
     train = (f"while training loss went from {num(run.epochs.at[b, 'loss'])} to {num(run.epochs.at[last, 'loss'])}"
              if b in run.epochs.index else "")
     noise = (f"the curve's epoch-to-epoch noise is {num(c.noise)} (robust scale of its second differences), so a "
@@ -118,11 +117,11 @@ def _onset(ctx: Context, run: Run) -> list[Finding]:
                         "and check for a learning-rate schedule that restarts.", "overfitting")]
     if c.pattern == "overfitting":
         claim = (f"val_loss fell to {num(c.best_value)} at epoch {b}, then rose to {num(c.last_value)} at epoch {last} "
-                 f"({pct(c.last_rise_pct)}) {train}: overfitting since epoch {b + 1 if o.onset_known else o.onset_epoch}. "
+                 f"({signed_pct(c.last_rise_pct)}) {train}: overfitting since epoch {b + 1 if o.onset_known else o.onset_epoch}. "
                  f"The rise is sustained: the last {len(c.tail_epochs)} logged epochs ({epoch_ranges(c.tail_epochs)}) "
-                 f"are all at least {num(c.tail_rise)} above the minimum (median {pct(c.tail_rise_pct)}), where {noise}, "
+                 f"are all at least {num(c.tail_rise)} above the minimum (median {signed_pct(c.tail_rise_pct)}), where {noise}, "
                  "and it is larger than any rise the curve made and undid before its minimum "
-                 f"({pct(c.earlier_swing_pct, 1)}).") + trend
+                 f"({signed_pct(c.earlier_swing_pct, 1)}).") + trend
         return [Finding("overfitting_onset", "warning", claim, ev,
                         f"Keep the weights of epoch {b}: EarlyStopping(monitor=\"val_loss\", restore_best_weights=True) "
                         "or ModelCheckpoint(save_best_only=True); against the overfitting itself: more dropout, weight "
@@ -136,15 +135,15 @@ def _onset(ctx: Context, run: Run) -> list[Finding]:
                         "restore_best_weights=True).", "overfitting")]
     if c.rule == "within_earlier_swings":
         a, z = c.earlier_swing_epochs
-        why = (f"no larger than the {pct(c.earlier_swing_pct, 1)} the curve had already risen and undone between epochs "
+        why = (f"no larger than the {signed_pct(c.earlier_swing_pct, 1)} the curve had already risen and undone between epochs "
                f"{a} and {z}")
     elif c.rule in ("spike", "not_sustained"):
         why = (f"not sustained: one of the last {len(c.tail_epochs)} epochs is back within {num(c.threshold)} of the "
                f"level at the minimum ({num(c.best_level)}), where {noise}")
     else:
-        why = f"too small ({pct(c.tail_rise_pct, 1)}; overfitting needs {pct(c.thresholds['material_rise_pct'])})"
+        why = f"too small ({signed_pct(c.tail_rise_pct, 1)}; overfitting needs {signed_pct(c.thresholds['material_rise_pct'])})"
     word = "volatile (spikes without a sustained trend)" if c.pattern == "volatile" else "on a plateau"
-    claim = f"val_loss ended {pct(c.last_rise_pct, 1)} above its minimum ({rise.split(' (')[0]}), a rise {why}: val_loss is {word}, not overfitting."
+    claim = f"val_loss ended {signed_pct(c.last_rise_pct, 1)} above its minimum ({rise.split(' (')[0]}), a rise {why}: val_loss is {word}, not overfitting."
     return [Finding("overfitting_onset", "info", claim + trend, ev, None, "overfitting")]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import num, pct, signed
+from dynamics.diagnosis.wording import num, signed, signed_pct
 from dynamics.findings import Finding
 from dynamics.stats.fluctuations import run_loss_rises
 
@@ -36,7 +36,7 @@ def produce(ctx: Context) -> list[Finding]:
     unstable = False
     for epoch, r in shown.iterrows():
         epoch = int(epoch)
-        text = (f"at epoch {epoch} from {num(r.previous)} to {num(r.value)} ({signed(r.rise)}, {pct(r.rise_pct)})")
+        text = (f"at epoch {epoch} from {num(r.previous)} to {num(r.value)} ({signed(r.rise)}, {signed_pct(r.rise_pct)})")
         if not math.isnan(r.recovered_at):
             text += f", back to {num(s.loc[int(r.recovered_at)])} by epoch {int(r.recovered_at)}"
         text += f"; the rise is {r.pct_of_initial:.1f}% of the epoch-{initial_epoch} loss {num(initial)}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import num, pct, span
+from dynamics.diagnosis.wording import num, signed_pct, span
 
 # Priorities: sanity sentences use 0-5, sample-level ones 12-13; these fit around them.
 LOSS, ACCURACY, MISTAKES, KEEP = 10, 15, 20, 30
@@ -66,31 +66,31 @@ def _loss(v: Any, ctx: Context) -> str | None:
         if c.rule == "within_earlier_swings":
             a, z = c.earlier_swing_epochs
             return (f"{what} has levelled off: after its lowest {num(c.best_value)} at epoch {b} it rose "
-                    f"{pct(c.tail_rise_pct, 1)}, no more than the {pct(c.earlier_swing_pct, 1)} it had already risen "
+                    f"{signed_pct(c.tail_rise_pct, 1)}, no more than the {signed_pct(c.earlier_swing_pct, 1)} it had already risen "
                     f"and fallen back between epochs {a} and {z}: the same wandering, not a trend.")
         if c.rule == "not_sustained":
             return (f"{what} has levelled off: it rose after its lowest {num(c.best_value)} at epoch {b}, but the rise "
                     f"does not last (one of the last {len(c.tail_epochs)} epochs is back within {num(c.threshold)}, "
                     "twice its epoch-to-epoch noise, of that level).")
         if c.rule == "small_rise":
-            return (f"{what} has levelled off: it ended {pct(c.last_rise_pct, 1)} above its lowest {num(c.best_value)} "
+            return (f"{what} has levelled off: it ended {signed_pct(c.last_rise_pct, 1)} above its lowest {num(c.best_value)} "
                     f"(epoch {b}), too small a rise to call overfitting.")
         return (f"{what} has levelled off: from {span(int(ctx.epochs[0]), last)} it stays within "
                 f"{num(c.threshold)} of its lowest {num(c.best_value)} (epoch {b}), twice its epoch-to-epoch noise, "
                 "with no fall or rise beyond that.")
     if p == "early_sign":
-        return (f"val_loss rose {pct(c.last_rise_pct)} in the {c.epochs_after} logged epoch"
+        return (f"val_loss rose {signed_pct(c.last_rise_pct)} in the {c.epochs_after} logged epoch"
                 f"{'s' if c.epochs_after != 1 else ''} after its lowest {num(c.best_value)} at epoch {b}: too few "
                 "epochs to tell a lasting rise from a bump.")
     if p == "volatile":
-        head = (f"{what} is volatile: it has risen by up to {pct(c.max_swing_pct)} and come back down, and after its "
+        head = (f"{what} is volatile: it has risen by up to {signed_pct(c.max_swing_pct)} and come back down, and after its "
                 f"lowest {num(c.best_value)} at epoch {b} ")
         if c.rule == "spike":
             return head + (f"the rise does not last (one of the last {len(c.tail_epochs)} epochs is back within "
                            f"{num(c.threshold)} of its level): spikes, not a trend.")
-        return head + (f"it rose {pct(c.tail_rise_pct, 1)}, no more than such swings: not a trend.")
+        return head + (f"it rose {signed_pct(c.tail_rise_pct, 1)}, no more than such swings: not a trend.")
     rise = (f"{what} rose from {num(c.best_value)} (epoch {b}) to {num(c.last_value)} (epoch {last}, "
-            f"{pct(c.last_rise_pct)}) and stayed up: the last {len(c.tail_epochs)} logged epochs are all at least "
+            f"{signed_pct(c.last_rise_pct)}) and stayed up: the last {len(c.tail_epochs)} logged epochs are all at least "
             f"{num(c.tail_rise)} above the lowest, more than twice the curve's epoch-to-epoch noise ({num(c.noise)})")
     if p == "both_rising":
         return (f"Training got worse on both sets: {rise}, and training loss rose too (by {num(c.train_rise)}, beyond "

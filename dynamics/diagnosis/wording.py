@@ -1,4 +1,14 @@
-"""How numbers are written in claims: the same way everywhere."""
+"""How numbers are written, in claims and in table cells: one formatter per concept, used everywhere.
+
+* :func:`num` -- a logged value as Keras prints it (4 decimals, ``%.4e`` when tiny);
+* :func:`fixed` -- a derived number with a fixed number of decimals (``n/a`` when missing);
+* :func:`signed` -- a signed difference of logged values;
+* :func:`signed_pct` -- a *percentage* with its sign (``+144%``: a rise relative to a minimum);
+* :func:`share` -- a *fraction* as a percentage (``0.55`` -> ``55%``: a share of samples);
+* :func:`points` -- an accuracy difference in percentage points;
+* :func:`pval`, :func:`span`, :func:`epoch_ranges`, :func:`listing` -- p-values, epochs, lists;
+* :func:`cell` -- a table cell (empty when missing).
+"""
 
 from __future__ import annotations
 
@@ -26,15 +36,55 @@ def signed(value: float, digits: int = 4) -> str:
     return ("+" if value >= 0 else "-") + num(abs(value), digits)
 
 
-def pct(value: float | None, digits: int = 0) -> str:
-    """A signed percentage.
+def signed_pct(value: float | None, digits: int = 0) -> str:
+    """A percentage (already times 100) with its sign.
 
-    >>> pct(143.7)
-    '+144%'
+    >>> signed_pct(143.7), signed_pct(float("nan"))
+    ('+144%', 'n/a')
     """
     if value is None or math.isnan(value):
         return "n/a"
     return f"{value:+.{digits}f}%"
+
+
+def share(fraction: float | None, digits: int = 0) -> str:
+    """A fraction as a percentage, without a sign (and never ``-0%``).
+
+    >>> share(0.55), share(0.0123, 1), share(-0.0001), share(None)
+    ('55%', '1.2%', '0%', 'n/a')
+    """
+    if fraction is None or not math.isfinite(fraction):
+        return "n/a"
+    text = f"{100 * fraction:.{digits}f}%"
+    return text[1:] if text.startswith("-") and float(text[:-1]) == 0 else text
+
+
+def fixed(value: float | None, digits: int = 3) -> str:
+    """A derived number with ``digits`` decimals.
+
+    >>> fixed(1.91824), fixed(float("inf")), fixed(None)
+    ('1.918', 'n/a', 'n/a')
+    """
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def cell(value: object, digits: int = 4) -> str:
+    """A number in a table cell: ``digits`` decimals, scientific when tiny, empty when missing.
+
+    >>> cell(0.37361), cell(2.5e-6), cell(float("nan")), cell(None), cell("x")
+    ('0.3736', '2.500e-06', '', '', 'x')
+    """
+    if value is None:
+        return ""
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return ""
+    if v != 0 and abs(v) < 10 ** -(digits - 1):
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}f}"
 
 
 def points(value: float, digits: int = 1) -> str:

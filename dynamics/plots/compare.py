@@ -25,13 +25,6 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
            "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]  # fmt: skip
 
 
-def _accuracy_column(table: Any) -> str | None:
-    for c in table.columns:
-        if c.startswith("val_") and f"{c}_low" in table.columns:
-            return c
-    return next((c for c in table.columns if c.startswith("val_") and c.endswith("accuracy")), None)
-
-
 def compare_curves(c: Comparison) -> Figure | None:
     """val_loss and val_accuracy of every run, one colour per group, seeds as a band."""
     runs = c.runs
@@ -39,7 +32,7 @@ def compare_curves(c: Comparison) -> Figure | None:
     if not union:
         return None
     has_loss = any(r.has("val_loss") for r in runs)
-    has_acc = any(_accuracy_column(r.epochs) is not None for r in runs)
+    has_acc = any(d.column("val_accuracy") is not None for d in c.diagnoses)
     panels = [p for p, ok in (("val_loss", has_loss), ("val_accuracy", has_acc)) if ok]
     if not panels:
         return None
@@ -70,7 +63,7 @@ def compare_curves(c: Comparison) -> Figure | None:
                                   linewidth=0.9, linestyle=":", marker=None)
             else:
                 for i in members:
-                    col = _accuracy_column(runs[i].epochs)
+                    col = c.diagnoses[i].column("val_accuracy")
                     if col is not None:
                         axis.plot(ax, epochs, runs[i].series(col).reindex(epochs), color=color, linewidth=1.6)
         handles.append(Line2D([], [], color=color, linewidth=2))

@@ -30,14 +30,6 @@ def epoch_table(d: Diagnosis) -> pd.DataFrame:
     return table if table is not None and not table.empty else d.run.epochs
 
 
-def accuracy_column(table: pd.DataFrame) -> str | None:
-    """The validation accuracy column: the one with a Wilson interval, else the first ``val_*accuracy``."""
-    for c in table.columns:
-        if c.startswith("val_") and f"{c}_low" in table.columns:
-            return c
-    return next((c for c in table.columns if c.startswith("val_") and c.endswith("accuracy")), None)
-
-
 def best_epochs(d: Diagnosis) -> dict[str, int]:
     """``{"val_loss": 3, "val_accuracy": 3}`` from the ``best_epochs`` finding."""
     f = d.get("best_epochs")
@@ -112,7 +104,7 @@ def learning_curves(d: Diagnosis) -> Figure | None:
     named in the legend. Elided epochs are breaks, never lines.
     """
     t = epoch_table(d)
-    acc = accuracy_column(t)
+    acc = d.column("val_accuracy")
     has_loss = _finite(t, "loss") or _finite(t, "val_loss")
     has_acc = acc is not None and _finite(t, acc)
     if not (has_loss or has_acc):

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dynamics.diagnosis.wording import fixed, share
 from dynamics.report.terminal import finding_grid
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def _cell(value: Any, render: Any) -> str:
 
 
 def _num(value: Any, digits: int = 4) -> str:
-    return _cell(value, lambda v: f"{v:.{digits}f}")
+    return _cell(value, lambda v: fixed(v, digits))
 
 
 def _epoch(value: Any) -> str:
@@ -39,7 +40,7 @@ def _epoch(value: Any) -> str:
 
 
 def _pct(value: Any) -> str:
-    return _cell(value, lambda v: f"{100 * v:.0f}%")
+    return _cell(value, share)
 
 
 def summary_table(c: Comparison) -> Table:

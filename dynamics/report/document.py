@@ -119,7 +119,7 @@ def run_section(report: RunReport, index: int, *, figures: bool = True) -> Secti
         notes.append("This source is a log: the per-sample figures (confidence, reliability, churn, data map) "
                      "need a recorded run (dynamics.PredictionRecorder or `dynamics train`).")
     return Section(f"run-{index}", report.label, context_line(report), verdict,
-                   number_findings(d.findings, list(TOPICS) + ["samples"]), figs, run_tables(report), notes)
+                   number_findings(d.findings, TOPICS), figs, run_tables(report), notes)
 
 
 def run_document(reports: Sequence[RunReport], *, title: str | None = None, figures: bool = True) -> Document:

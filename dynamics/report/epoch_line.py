@@ -33,8 +33,7 @@ def _loss_part(d: Any, last: int) -> str | None:
 
 
 def _accuracy_part(d: Any, last: int, n_val: int | None, inferred: bool) -> str | None:
-    best = d.get("best_epochs")
-    name = next((k for k in (best.evidence if best else {}) if k.startswith("val_") and k.endswith("accuracy")), None)
+    name = d.column("val_accuracy")
     if name is None:
         return None
     if n_val is None:

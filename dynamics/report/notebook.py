@@ -82,7 +82,7 @@ def diagnosis_html(d: Any, *, max_findings: int = MAX_FINDINGS, figure: bool = T
     rise = d.get("val_loss_rise")
     if rise is not None:
         verdict.append("Sample by sample: " + rise.claim)
-    findings, more = _first(number_findings(d.findings, list(TOPICS) + ["samples"]), max_findings)
+    findings, more = _first(number_findings(d.findings, TOPICS), max_findings)
     figures = []
     if figure:
         from dynamics.report.figures import key_figure

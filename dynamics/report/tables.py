@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dynamics.diagnosis.wording import cell
+
 if TYPE_CHECKING:
     from dynamics.pipeline import CompareReport, RunReport
 
@@ -79,9 +81,7 @@ def fmt(value: Any, column: str = "") -> str:
             return "inf" if v > 0 else "-inf"
         if v == int(v) and abs(v) < 1e6 and (column.endswith("epoch") or column in ("patience", "n", "count")):
             return str(int(v))
-        if v != 0 and abs(v) < 1e-3:
-            return f"{v:.3e}"
-        return f"{v:.4f}"
+        return cell(v)
     if value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return " ".join(str(value).split())

@@ -15,6 +15,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from dynamics.diagnosis.wording import cell
+
 if TYPE_CHECKING:
     from dynamics.diagnose import Diagnosis
 
@@ -111,10 +113,7 @@ def _parts(d: Diagnosis, title: str | None) -> list[Any]:
 
     parts = _head(d, title)
     groups = d.by_topic()
-    # The per-sample explanation of a recorded run answers the overfitting section, so it follows it.
-    shown = [t for t in TOPICS if t != "samples"]
-    shown.insert(shown.index("overfitting") + 1 if "overfitting" in shown else 0, "samples")
-    order = [t for t in shown if t in groups] + [t for t in groups if t not in shown]
+    order = [t for t in TOPICS if t in groups] + [t for t in groups if t not in TOPICS]
     for topic in order:
         parts.append(Text(TOPIC_TITLES.get(topic, topic.replace("_", " ").capitalize()), style="bold underline"))
         for f in groups[topic]:
@@ -136,25 +135,11 @@ def _context_line(d: Diagnosis) -> str:
     return " | ".join(context_bits(d.context))
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return ""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return ""
-    if v != 0 and abs(v) < 10 ** -(digits - 1):
-        return f"{v:.{digits - 1}e}"
-    return f"{v:.{digits}f}"
-
-
 def _epoch_table(d: Diagnosis) -> Table | None:
     epochs = d.tables.get("epochs")
     if epochs is None or epochs.empty:
         return None
-    acc = next((c for c in epochs.columns if c.startswith("val_") and c.endswith("accuracy")), None)
+    acc = d.column("val_accuracy")
     cols: list[tuple[str, str]] = []
     for name, head in (("loss", "loss"), ("val_loss", "val_loss"), ("gap_loss", "gap"),
                        (acc.removeprefix("val_") if acc else "", "acc"), (acc or "", "val_acc")):
@@ -193,11 +178,11 @@ def _epoch_table(d: Diagnosis) -> Table | None:
             else:
                 table.add_row(Text("...", style="dim"), Text(""), *blank)
         row = epochs.loc[e]
-        cells = [str(e)] + [_fmt(row[name]) for name, _ in cols]
+        cells = [str(e)] + [cell(row[name]) for name, _ in cols]
         if has_ci:
-            cells.append(f"{_fmt(row[low])}-{_fmt(row[high])}" if not math.isnan(row[low]) else "")
+            cells.append(f"{cell(row[low])}-{cell(row[high])}" if not math.isnan(row[low]) else "")
         if has_bound:
-            cells.append(_fmt(row["mistake_loss_low"], 2) if not math.isnan(row["mistake_loss_low"]) else "")
+            cells.append(cell(row["mistake_loss_low"], 2) if not math.isnan(row["mistake_loss_low"]) else "")
         table.add_row(*cells)
         previous = e
     return table
@@ -278,7 +263,7 @@ def _samples_tables(d: Diagnosis) -> list[Table]:
                 if digits is None:
                     cells.append("" if value is None else str(int(value)))
                 else:
-                    cells.append(_fmt(value, digits))
+                    cells.append(cell(value, digits))
             table.add_row(*cells)
             previous = e
         out.append(table)
@@ -305,7 +290,7 @@ def render_seeds(groups: list[Any], console: Console | None = None) -> None:
             for head in ("epoch", "runs", "mean", "run sd", "min", "max", "binomial"):
                 t.add_column(head, justify="right")
             for e, row in group.table.iterrows():
-                t.add_row(str(int(e)), str(int(row["n_runs"])), _fmt(row["mean"]), _fmt(row["run_sd"]),
-                          _fmt(row["min"]), _fmt(row["max"]), _fmt(row["binomial_se"]))
+                t.add_row(str(int(e)), str(int(row["n_runs"])), cell(row["mean"]), cell(row["run_sd"]),
+                          cell(row["min"]), cell(row["max"]), cell(row["binomial_se"]))
             console.print(t)
         console.print()

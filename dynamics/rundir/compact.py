@@ -2,7 +2,7 @@
 
 With K = 1,000 classes the log-space float16 storage costs 2,000 bytes per
 sample and epoch (50,000 samples x 100 epochs: 10 GB). Almost every
-statistic of :func:`dynamics.explain.explain` needs only a handful of numbers
+statistic of :func:`dynamics.diagnosis.samples.stories.explain` needs only a handful of numbers
 per sample, so ``compact-float16`` stores one record per sample:
 
 ``top_class`` (uint16, or uint32 above 65,536 classes), shape ``(top_k,)``

@@ -159,18 +159,26 @@ class SampleAnalysis(Result):
 
 
 class _BestTracker:
-    """Keeps the per-sample arrays of the lowest-loss epoch seen so far."""
+    """Keeps the per-sample arrays of the lowest-loss epoch seen so far, and which samples were right at the
+    most accurate one (the first maximum), so the paired tests need no second pass over the predictions."""
 
     def __init__(self) -> None:
         self.loss = np.inf
         self.view: EpochView | None = None
         self.flips_at_best: np.ndarray | None = None
+        self.accuracy = -np.inf
+        self.accuracy_epoch: int | None = None
+        self.correct_at_best_accuracy: np.ndarray | None = None
 
-    def update(self, view: EpochView, mean_loss: float, churn: ChurnAccumulator) -> None:
+    def update(self, view: EpochView, mean_loss: float, churn: ChurnAccumulator, accuracy: float) -> None:
         if mean_loss < self.loss or self.view is None:
             self.loss = mean_loss
             self.view = view
             self.flips_at_best = churn.flips.copy()
+        if accuracy > self.accuracy or self.accuracy_epoch is None:
+            self.accuracy = accuracy
+            self.accuracy_epoch = int(view.epoch)
+            self.correct_at_best_accuracy = view.correct.copy()
 
 
 def analyze_predictions(
@@ -237,7 +245,7 @@ def analyze_predictions(
         churn.update(view)
         forgetting.update(view)
         datamap.update(view)
-        best.update(view, row["val_loss"], churn)
+        best.update(view, row["val_loss"], churn, row["accuracy"])
         view.__dict__.pop("entropy", None)  # not needed after this epoch; the rest may be kept as "best"
     if view is None:
         raise InputError("the recorded predictions hold no finished epoch")
@@ -297,6 +305,7 @@ def _per_sample(
     arrays["pred_end"] = end.pred
     arrays["correct_best"] = b.correct
     arrays["correct_end"] = end.correct
+    arrays["correct_best_accuracy"] = best.correct_at_best_accuracy
     arrays["p_true_best"] = b.p_true
     arrays["p_true_end"] = end.p_true
     arrays["confidence_end"] = end.confidence

@@ -22,7 +22,6 @@ Conventions (the ones Keras uses, so the numbers match what ``fit`` prints):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 

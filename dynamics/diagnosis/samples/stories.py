@@ -23,7 +23,7 @@ The stories are not exclusive; each finding says whether its test passed,
 with the thresholds in its evidence. :func:`analyze` gives the tables behind
 the findings (per epoch, per sample) so plots and reports reuse exactly these
 numbers. Churn, label problems, forgetting and the spread across seeds are in
-:mod:`dynamics.sample_findings`. This module knows nothing of log-level
+:mod:`dynamics.diagnosis.samples.tables`. This module knows nothing of log-level
 diagnosis.
 """
 
@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from dynamics.findings import Finding
-from dynamics.sample_findings import churn_finding, forgetting_finding, label_issues_finding, num, pct
+from dynamics.diagnosis.samples.tables import churn_finding, forgetting_finding, label_issues_finding
+from dynamics.diagnosis.wording import fixed, share
 from dynamics.stats.analysis import RunAnalysis, SampleAnalysis, analyze
 from dynamics.stats.temperature import T_BOUNDS
 
@@ -143,8 +144,8 @@ def _facts(a: SampleAnalysis) -> dict[str, Any]:
         f["reason"] = f"val_loss is lowest at the last recorded epoch ({e}: {f['loss_end']:.4f}); it did not rise"
     elif not f["relative_rise"] >= MIN_RELATIVE_RISE:
         f["reason"] = (
-            f"val_loss rose only {pct(f['relative_rise'], 1)} from epoch {b} ({f['loss_best']:.4f}) to epoch {e} "
-            f"({f['loss_end']:.4f}), below the {pct(MIN_RELATIVE_RISE)} needed to attribute it"
+            f"val_loss rose only {share(f['relative_rise'], 1)} from epoch {b} ({f['loss_best']:.4f}) to epoch {e} "
+            f"({f['loss_end']:.4f}), below the {share(MIN_RELATIVE_RISE)} needed to attribute it"
         )
     else:
         f["reason"] = None
@@ -183,10 +184,10 @@ def _overconfidence(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     verdict = "holds" if holds else "does not hold"
     claim = (
         f"Overconfident mistakes (Guo et al. 2017; Mukhoti et al. 2020) {verdict}: samples already misclassified at "
-        f"epoch {b} carry {pct(r.share_wrong_best)} of the val_loss rise to epoch {e} "
+        f"epoch {b} carry {share(r.share_wrong_best)} of the val_loss rise to epoch {e} "
         f"({f['loss_best']:.4f} -> {f['loss_end']:.4f}); samples misclassified at epoch {e} carry "
-        f"{pct(r.share_wrong_end)}. The mean confidence of wrong predictions went from {num(cw_b)} to {num(cw_e)} "
-        f"(entropy {num(hw_b)} -> {num(hw_e)} nats); {pct(over)} of the wrong predictions at epoch {e} are above 0.9."
+        f"{share(r.share_wrong_end)}. The mean confidence of wrong predictions went from {fixed(cw_b)} to {fixed(cw_e)} "
+        f"(entropy {fixed(hw_b)} -> {fixed(hw_e)} nats); {share(over)} of the wrong predictions at epoch {e} are above 0.9."
     )
     evidence = {
         "share_wrong_at_best": r.share_wrong_best,
@@ -240,12 +241,12 @@ def _temperature(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     if removed < 0:
         split_text = (
             f"it removes none of the rise: scaling helps epoch {b} more than epoch {e}, so the scaled rise is "
-            f"{pct(-removed)} larger ({scaled}). The rise is lost discrimination"
+            f"{share(-removed)} larger ({scaled}). The rise is lost discrimination"
         )
     else:
         split_text = (
-            f"it removes {pct(removed)} of the val_loss rise ({scaled}). So {pct(min(removed, 1.0))} of the rise is "
-            f"miscalibration and {pct(max(1 - removed, 0.0))} lost discrimination: {kind}"
+            f"it removes {share(removed)} of the val_loss rise ({scaled}). So {share(min(removed, 1.0))} of the rise is "
+            f"miscalibration and {share(max(1 - removed, 0.0))} lost discrimination: {kind}"
         )
     at_bound = [t for t in (t_b, t_e) if not T_BOUNDS[0] * 1.001 < t < T_BOUNDS[1] / 1.001]
     claim = (
@@ -290,11 +291,11 @@ def _minority(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     fell = float(np.mean(a.arrays["loss_change"] < 0))
     holds = r.fraction_for_half <= MINORITY_FRACTION and fell >= MAJORITY_FELL
     n_half = int(round(r.fraction_for_half * a.n_samples)) if math.isfinite(r.fraction_for_half) else None
-    tops = ", ".join(f"top {pct(k)}: {pct(v)}" for k, v in r.top_shares.items())
+    tops = ", ".join(f"top {share(k)}: {share(v)}" for k, v in r.top_shares.items())
     claim = (
         f"A small minority with extreme loss growth (Venter et al. 2021) {'holds' if holds else 'does not hold'}: "
-        f"{pct(r.fraction_for_half, 1)} of the samples ({n_half} of {a.n_samples}) carry half of the val_loss rise "
-        f"from epoch {f['best_epoch']} to {f['last_epoch']}, while the loss of {pct(fell)} of the samples fell. "
+        f"{share(r.fraction_for_half, 1)} of the samples ({n_half} of {a.n_samples}) carry half of the val_loss rise "
+        f"from epoch {f['best_epoch']} to {f['last_epoch']}, while the loss of {share(fell)} of the samples fell. "
         f"Share of the rise by the samples whose loss grew most: {tops}."
     )
     evidence = {
@@ -313,10 +314,10 @@ def _flipping(a: SampleAnalysis, f: dict[str, Any]) -> Finding:
     holds = f["flippers_share"] >= FLIPPERS_SHARE
     claim = (
         f"Borderline samples flipping back and forth {'carry' if holds else 'do not carry'} the rise: the "
-        f"{pct(f['flipped_fraction'], 1)} of samples whose predicted class changed {MIN_FLIPS} or more times after "
-        f"epoch {f['best_epoch']} carry {pct(f['flippers_share'])} of the val_loss rise. Each epoch after it, "
-        f"{pct(f['flip_rate'], 1)} of samples change class ({pct(f['w2r'], 1)} wrong -> right, "
-        f"{pct(f['r2w'], 1)} right -> wrong) while val_accuracy moves {100 * f['acc_move']:.2f} points on average."
+        f"{share(f['flipped_fraction'], 1)} of samples whose predicted class changed {MIN_FLIPS} or more times after "
+        f"epoch {f['best_epoch']} carry {share(f['flippers_share'])} of the val_loss rise. Each epoch after it, "
+        f"{share(f['flip_rate'], 1)} of samples change class ({share(f['w2r'], 1)} wrong -> right, "
+        f"{share(f['r2w'], 1)} right -> wrong) while val_accuracy moves {100 * f['acc_move']:.2f} points on average."
     )
     evidence = {
         k: f[k] for k in ("flipped_fraction", "flippers_share", "flip_rate", "w2r", "r2w", "acc_move", "changed_class")
@@ -336,22 +337,22 @@ def _summary(a: SampleAnalysis, f: dict[str, Any], stories: list[Finding]) -> Fi
     nature = ""
     if calib.severity != "undetermined":
         nature = "mostly miscalibration" if calib.severity == "warning" else "mostly lost discrimination"
-        nature = f"the rise is {nature} (one temperature removes {pct(max(calib.evidence['removed_share'], 0.0))})"
+        nature = f"the rise is {nature} (one temperature removes {share(max(calib.evidence['removed_share'], 0.0))})"
     stories_text = ", ".join(held) if held else "none of the three stories"
     removed = f.get("removed_by_temperature", math.nan)
     if math.isfinite(removed):
-        scaling = f"temperature scaling removes {pct(max(removed, 0.0))} of it"
+        scaling = f"temperature scaling removes {share(max(removed, 0.0))} of it"
     elif "temperature" in a.unavailable:
         scaling = "temperature scaling is not available with compact storage"
     else:
         scaling = "temperature scaling was not computed"
     claim = (
-        f"val_loss rose {pct(f['relative_rise'])} from epoch {f['best_epoch']} ({f['loss_best']:.4f}) to epoch "
+        f"val_loss rose {share(f['relative_rise'])} from epoch {f['best_epoch']} ({f['loss_best']:.4f}) to epoch "
         f"{f['last_epoch']} ({f['loss_end']:.4f}) while val_accuracy went {100 * f['acc_best']:.2f}% -> "
         f"{100 * f['acc_end']:.2f}% (range {100 * f['acc_min_after']:.2f}-{100 * f['acc_max_after']:.2f}%). "
-        f"The rise is {pct(a.rise.share_wrong_best)} from samples already wrong at epoch {f['best_epoch']}, "
-        f"{scaling}, {pct(a.rise.fraction_for_half, 1)} of samples carry half "
-        f"of it, {pct(f['flip_rate'], 1)} of samples flip each epoch while accuracy moves "
+        f"The rise is {share(a.rise.share_wrong_best)} from samples already wrong at epoch {f['best_epoch']}, "
+        f"{scaling}, {share(a.rise.fraction_for_half, 1)} of samples carry half "
+        f"of it, {share(f['flip_rate'], 1)} of samples flip each epoch while accuracy moves "
         f"{100 * f['acc_move']:.2f} points. Explained by: {stories_text}"
         + (f"; {nature}." if nature else ".")
         + (" (Shares above 100% mean the other samples' loss fell.)" if a.rise.share_wrong_best > 1 else "")

@@ -1,10 +1,17 @@
 """Findings of a recorded run: the per-sample explanation, plugged into :func:`diagnose`.
 
+Every recorded-run finding lives in this package, with :func:`produce` its
+one producer: :mod:`.stories` (which story explains the val_loss rise),
+:mod:`.tables` (churn, label issues, forgetting), :mod:`.flips` (McNemar on the
+counted flips), :mod:`.storage` (the legacy float16-probability caution). They
+read one streaming pass over the predictions,
+:func:`dynamics.stats.analysis.analyze_predictions`.
+
 A log can only bound some things; a recorded run (every validation sample's
 prediction at every epoch) answers them. This producer
 
-* runs the per-sample analysis once (:func:`dynamics.explain.analyze`) and
-  adds the findings of :func:`dynamics.explain.explain` -- which story
+* runs the per-sample analysis once (:func:`dynamics.diagnosis.samples.stories.analyze`) and
+  adds the findings of :func:`dynamics.diagnosis.samples.stories.explain` -- which story
   explains the val_loss rise, with its shares (topic ``"samples"``);
 * publishes every per-sample table in ``ctx.tables`` under a ``samples_``
   prefix (``samples_per_epoch``, ``samples_churn``, ``samples_mcnemar``,
@@ -29,9 +36,9 @@ from dataclasses import replace
 from typing import Any
 
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.flips import flips_finding
-from dynamics.diagnosis.storage import storage_finding
-from dynamics.diagnosis.wording import listing
+from dynamics.diagnosis.samples.flips import flips_finding
+from dynamics.diagnosis.samples.storage import storage_finding
+from dynamics.diagnosis.wording import listing, share
 from dynamics.findings import Finding
 
 #: Prefix of every table this producer publishes.
@@ -63,7 +70,7 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     run = ctx.run
     if run.predictions is None or not len(run.predictions):
         return []
-    from dynamics.explain import analyze, explain
+    from dynamics.diagnosis.samples.stories import analyze, explain
 
     if analysis is None:
         analysis = ctx.facts.sample_analysis or analyze(run)
@@ -89,10 +96,6 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
 # -- verdict ------------------------------------------------------------------
 
 
-def _pct(x: float, digits: int = 0) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}%"
-
-
 def _stories_verdict(ctx: Context, summary: Finding | None) -> None:
     if summary is None or summary.severity == "undetermined":
         return
@@ -104,13 +107,13 @@ def _stories_verdict(ctx: Context, summary: Finding | None) -> None:
     nature = ""
     if math.isfinite(removed):
         nature = "; the rise is mostly miscalibration" if removed >= 0.5 else "; the rise is mostly lost discrimination"
-        scaling = f"removes {_pct(max(removed, 0.0))} of it"
+        scaling = f"removes {share(max(removed, 0.0))} of it"
     else:
         scaling = "is not available with compact storage" if ev.get("temperature_unavailable") else "removes n/a of it"
     ctx.offer_verdict(12, (
         f"Sample by sample ({ev['n']:,} validation samples, {ev['epochs']} epochs recorded): the rise is "
-        f"{_pct(ev['share_wrong_at_best'])} from samples already wrong at epoch {ev['best_epoch']}, temperature scaling "
-        f"{scaling}, {_pct(ev['fraction_for_half'], 1)} of samples carry half of it, {_pct(ev['flip_rate'], 1)} of samples "
+        f"{share(ev['share_wrong_at_best'])} from samples already wrong at epoch {ev['best_epoch']}, temperature scaling "
+        f"{scaling}, {share(ev['fraction_for_half'], 1)} of samples carry half of it, {share(ev['flip_rate'], 1)} of samples "
         f"flip each epoch while accuracy moves {100 * ev['acc_move']:.2f} points: {held}{nature}."
     ), key="samples")
 
@@ -150,12 +153,12 @@ def _mistakes(ctx: Context, a: Any, summary: Finding | None) -> Finding | None:
     how = (f"{f['loss_wrong']:.2f} nats of cross-entropy each as stored (the float16 probabilities allow "
            f"{f['stored_low']:.2f}-{f['stored_high']:.2f})" if "stored_low" in f
            else f"exactly {f['loss_wrong']:.2f} nats of cross-entropy each")
-    claim = (f"At epoch {focus} the {f['n_wrong']} misclassified validation samples ({_pct(1 - f['accuracy'], 2)}) "
+    claim = (f"At epoch {focus} the {f['n_wrong']} misclassified validation samples ({share(1 - f['accuracy'], 2)}) "
              f"average {how} (geometric-mean probability of the true "
-             f"class {f['gm_p_true_wrong']:.3f}) and carry {_pct(f['share_of_loss_from_wrong'])} of that epoch's val_loss")
+             f"class {f['gm_p_true_wrong']:.3f}) and carry {share(f['share_of_loss_from_wrong'])} of that epoch's val_loss")
     if focus != ref:
         claim += (f"; at epoch {ref} (lowest val_loss) the {r['n_wrong']} mistakes averaged {r['loss_wrong']:.2f} nats "
-                  f"({r['gm_p_true_wrong']:.3f}) and carried {_pct(r['share_of_loss_from_wrong'])}")
+                  f"({r['gm_p_true_wrong']:.3f}) and carried {share(r['share_of_loss_from_wrong'])}")
     claim += (f". The correctly classified samples average {r['loss_correct']:.3f} -> {f['loss_correct']:.3f} nats."
               if focus != ref else f". The correctly classified samples average {f['loss_correct']:.3f} nats.")
     bounded = [e for e in sorted(epochs) if "bound_low" in epochs[e]]

@@ -10,28 +10,15 @@ replaces the log-level one.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 
 from dynamics.diagnosis.context import Context
-from dynamics.diagnosis.wording import listing, pval
+from dynamics.diagnosis.wording import listing, pval, share
 from dynamics.findings import Finding
 
 PREFIX = "samples_"
 ALPHA = 0.05
-
-
-def _pct(x: float, digits: int = 0) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}%"
-
-
-def _correct_at(predictions: Any, epoch: int) -> np.ndarray:
-    from dynamics.stats.views import view_at
-
-    i = int(np.flatnonzero(np.asarray(predictions.epochs) == epoch)[0])
-    return view_at(predictions, i).correct
 
 
 def _pair_text(t: Any, first: int, last: int, what: str) -> str:
@@ -56,7 +43,7 @@ def flips_finding(ctx: Context, a: Any, predictions: Any) -> Finding:
     name = ctx.val_accuracy or "val_accuracy"
     first_test = None
     if best_acc != last:
-        first_test = mcnemar_test(_correct_at(predictions, best_acc), a.arrays["correct_end"])
+        first_test = mcnemar_test(a.arrays["correct_best_accuracy"], a.arrays["correct_end"])
         parts.append(f"Sample by sample, {_pair_text(first_test, best_acc, last, f'highest {name}, {acc[best_acc]:.4f}')}.")
         evidence["best_accuracy_vs_last"] = {"from_epoch": best_acc, "to_epoch": last, **first_test.to_dict()}
     b = a.best_epoch
@@ -76,7 +63,7 @@ def flips_finding(ctx: Context, a: Any, predictions: Any) -> Finding:
                           f"{after.at[e, 'wrong_to_right']} wrong -> right, {pval(after.at[e, 'p_value'])}"
                           for e in shown)
         parts.append(
-            f"After epoch {b} (lowest val_loss), {changed:.0f} of the {n} samples ({_pct(changed / n, 1)}) change class "
+            f"After epoch {b} (lowest val_loss), {changed:.0f} of the {n} samples ({share(changed / n, 1)}) change class "
             f"between consecutive epochs on average, while the number right changes by only {net:.1f} "
             f"({100 * net / n:.2f} points): {_of(sig, len(after), 'consecutive change')} beyond chance by McNemar's "
             f"exact test (p < {ALPHA:g}), {fdr} after Benjamini-Hochberg correction for {len(after)} tests. "
