@@ -29,6 +29,7 @@ from dynamics.parse.wrap import ends_cut, join_message, join_wrapped, may_contin
 
 _FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
 _ETA = " - ETA: "
+_GLUED_HEADER = re.compile(r"\SEpoch \d+/\d+")
 
 
 class LineScanner:
@@ -61,7 +62,9 @@ class LineScanner:
         n = len(lines)
         self.n_lines += n
         previous = -1
-        for i in [i for i, line in enumerate(lines) if _ETA not in line] + [n]:
+        # An update line holding val_* (an epoch's last line, Keras <= 2.0.8)
+        # or "Epoch" (a header glued to it) is looked at too, wherever it is.
+        for i in [i for i, line in enumerate(lines) if _ETA not in line or "val_" in line or "Epoch" in line] + [n]:
             first, last = previous + 1, i - 1  # a run of update lines, maybe empty
             if last >= first:
                 self._next(lines[first], True)
@@ -71,13 +74,17 @@ class LineScanner:
                 if last > first:
                     self._next(lines[last], True)
             if i < n:
-                self._next(lines[i], False)
+                line = lines[i]
+                self._next(line, _ETA in line)
             previous = i
 
     def _next(self, line: str, eta: bool) -> None:
         """The next line in order; ``eta`` if it holds `` - ETA: ``."""
         self._resolve(eta)
-        if not eta:
+        if not eta or "val_" in line or line.count("/") > 1 or _GLUED_HEADER.search(line) is not None:
+            # Not only an update: the epoch's own line (val_* values only
+            # exist at its end), a row merged behind an update whose "\r" the
+            # capture lost (a second counter), a header glued to the end.
             self._other(line)
         elif "Epoch" in line or "Batch" in line or "Train" in line:
             # A callback message, a header or "Batch 3: Invalid loss" glued to
@@ -103,6 +110,7 @@ class LineScanner:
         if self.pending:
             self._flush()
             self.blank = False
+        self.collector.finish()
 
     # -- the two kinds of line ------------------------------------------------
     def _updates(self, count: int, last: str) -> None:
