@@ -161,6 +161,9 @@ class Collector:
 
     def _row(self, row: Row) -> None:
         slot = self._slot()
+        if slot.pending == "repeat" and any(r.target != row.target for r in slot.rows if r.target is not None):
+            self._settle(None)  # a new counter total after the epoch's row: decide the repeat first
+            slot = self._slot()
         if slot.pending == "total" and row.target != slot.rows[-1].target:
             self._settle(None)  # another total again: the stretch under the new one has ended
             slot = self._slot()
@@ -181,10 +184,15 @@ class Collector:
         rows = slot.rows
         if slot.pending == "repeat":
             k = previous.header or 0
-            if header is not None:
-                merge = header.epoch == k + 1 or (header.epoch == 2 and k < 2)
+            if header is not None and header.epoch == 2 and header.total == slot.total and k >= 2:
+                merge = False  # "Epoch 2/N" next: it was a restart
+            elif header is not None and header.epoch == k + 1:
+                merge = True
             else:
-                merge = any(r.has_val for r in rows)
+                # The epoch's val_* row came after it, or nothing complete did
+                # (the log ends in that epoch); rows without val_* alone are
+                # a run that does not validate starting again.
+                merge = any(r.has_val for r in rows) or not rows
         else:
             distinct = {tuple(r.metrics) for r in rows}
             merge = len(distinct) < 2 and not any(r.has_val for r in rows)
@@ -205,8 +213,8 @@ class Collector:
 
     def _header(self, header: Header) -> None:
         last = self.run.last_header
-        if header.glued and (last is None or header.epoch != last + 1):
-            return
+        if header.glued and (header.epoch != last + 1 if last is not None else not header.after_row):
+            return  # a nested fit's header glued to an update (before any header: only after a row)
         self.headers += 1
         if last is not None and header.epoch <= last:
             slot = self.current

@@ -56,12 +56,13 @@ _METRIC = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*(" + NUMBER + r")(?
 #: it (``val_acc: 0.8593ss: 0.4521``): the value as Keras prints it, then
 #: anything that cannot continue a number.
 _METRIC_STALE = re.compile(
-    r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*([-+]?\d+\.\d{4}(?:[eE][-+]\d{2,3})?|nan|inf|-inf)(?=[^\d\s.eE,])"
+    r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*([-+]?\d+\.\d{4}(?:[eE][-+]\d{2,3})?|nan|-?inf)"
+    r"(?=[^\d\s.eE,]|[eE](?![-+]?\d)|\.\d)"
 )
 _PREFIX = re.compile(
     r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
     # the bar: "[====>...]", one that lost its "[" or its "]", or Keras 3's "━━━"
-    r"(?:\[(?P<bar>[^\]]*)\]|(?P<bar2>[=>.]*[=>]\])|\[(?P<bar3>[=>.]+)(?=\s|$)|(?P<k3>(?:[^\x00-\x7f\s]|[=?])+)(?=\s|$))?\s*"
+    r"(?:\[(?P<bar>[^\]]*)\]|(?P<bar2>[=>.]+\])|\[(?P<bar3>[=>.]+)(?=\s|$)|(?P<k3>(?:[^\x00-\x7f\s]|[=?])+)(?=\s|$))?\s*"
     r"(?P<rest>.*)"
 )
 _ELAPSED = re.compile(r"(\d+(?:\.\d+)?)s")
@@ -81,6 +82,7 @@ class Header:
     epoch: int
     total: int | None
     glued: bool = False
+    after_row: bool = False  # glued to a complete row (not to an update)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def parse_row(text: str) -> Row | None:
     stale = False
     for piece in pieces:
         m = _METRIC.match(piece) if not stale else None
-        if m is None and metrics and not stale:
+        if m is None and not stale:
             m = _METRIC_STALE.match(piece)
             stale = m is not None  # what follows is debris of an earlier, longer update
         if m is not None:
@@ -316,7 +318,7 @@ def tokens(line: str) -> list[Token]:
                     # epoch (Keras <= 2.0.8 wrote no line break after an epoch
                     # whose counter stopped short); "...0.2445Epoch 1/1000" in
                     # the middle of epoch 308 is a nested fit's header.
-                    out.append(Header(header.epoch, header.total, glued=True))
+                    out.append(Header(header.epoch, header.total, glued=True, after_row=out[-1].complete))
                 else:
                     # Glued to a line without values: a download bar that
                     # stopped short ("...ETA: 0sEpoch 1/3"), prose, a message.
