@@ -236,7 +236,7 @@ class Printer:
             elif self.era != "keras2":
                 text += "\n" + msg + "\n"
         if self.stale_tail:
-            final += self._stale(len(final))
+            final += self._stale(final)
         text += ("\b" * prev + "\r" if self.dynamic and (updates or self.era == "keras3") else "") + final
         text += "" if self.short_final else "\n"  # "if current >= self.target: sys.stdout.write('\\n')"
         if msg is not None and self.era == "keras2":
@@ -244,8 +244,18 @@ class Printer:
         return text
 
 
-    def _stale(self, width: int) -> str:
-        """What a longer update drawn before the row left after it (never a digit first: that would be a value)."""
+    def _stale(self, final: str) -> str:
+        """What a longer update drawn before the row left after it.
+
+        Digits right after the last value can be told apart only when that
+        value has Keras's four decimals and so do the others (Keras 3 on JAX,
+        keras_log_formats.md addendum); otherwise the tail starts elsewhere.
+        """
+        import re
+
+        width = len(_ANSI.sub("", final))
+        values = re.findall(r": (\S+)", _ANSI.sub("", final))
+        digits_ok = len(values) >= 2 and re.fullmatch(r"-?\d+\.\d{4}", values[-1]) is not None
         train_keys = [k for k in self.keys() if not k.startswith("val_") and k != self.lr_key]
         fake = {k: self.rng.uniform(0, 3) for k in train_keys}
         longer = _ANSI.sub("", self.update_line(self.rng.randrange(1, max(2, self.target)), fake, train_keys))
@@ -253,7 +263,11 @@ class Printer:
             longer += " - extra_%d: %.4f" % (len(longer), self.rng.uniform(0, 3))
         # The terminal overwrote the first ``width`` columns; from there on the
         # old text shows, and a copy may stop anywhere in it.
-        starts = [i for i in range(width, width + 12) if not longer[i].isdigit() and not longer[i].isspace() and longer[i] not in ".eE"]
+        starts = [
+            i
+            for i in range(width, width + 12)
+            if (digits_ok or not longer[i].isdigit()) and not longer[i].isspace() and longer[i] not in ".eE"
+        ]
         if not starts:
             return ""
         start = starts[0]

@@ -59,6 +59,13 @@ _METRIC_STALE = re.compile(
     r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*([-+]?\d+\.\d{4}(?:[eE][-+]\d{2,3})?|nan|-?inf)"
     r"(?=[^\d\s.eE,]|[eE](?![-+]?\d)|\.\d)"
 )
+#: As above, with digits right after the value (``0.06252.5514``): four
+#: decimals are Keras's, the rest is debris -- believed only when every
+#: other value of the row shows four decimals too.
+_METRIC_STALE_DIGITS = re.compile(r"((?:val\. )?[A-Za-z_][\w.\-/]*)\s*:\s*([-+]?\d+\.\d{4})(?=\S)")
+#: A value as every era's Progbar prints it: ``%.4f``, ``%.4e``, ``nan``, ``inf``.
+_KERAS_VALUE = re.compile(r"[-+]?\d+\.\d{4}(?:[eE][-+]\d{2,3})?|nan|-?inf")
+_LONG_DECIMALS = re.compile(r"([-+]?\d+\.\d{4})\d+")
 _PREFIX = re.compile(
     r"(?:(?P<cur>\d+)\s*/\s*(?P<tgt>\d+|Unknown)\s*)?"
     # the bar: "[====>...]", one that lost its "[" or its "]", or Keras 3's "━━━"
@@ -111,6 +118,7 @@ class Row:
     per_unit_first: bool = False  # time per step printed before the metrics (Keras 3 verbose=2)
     maybe_cut: bool = False  # the line ends in a value shorter than Keras prints (a paste cut short?)
     ended: bool = False  # the next epoch's header is glued to this line: Keras ended the epoch here
+    stale: bool = False  # text of an earlier, longer update was left after the row (and dropped)
 
     @property
     def complete(self) -> bool:
@@ -166,10 +174,14 @@ def parse_row(text: str) -> Row | None:
     before: list[str] = []
     after: list[str] = []
     stale = False
+    digits_stale = False
     for piece in pieces:
         m = _METRIC.match(piece) if not stale else None
         if m is None and not stale:
             m = _METRIC_STALE.match(piece)
+            if m is None:
+                m = _METRIC_STALE_DIGITS.match(piece)
+                digits_stale = m is not None
             stale = m is not None  # what follows is debris of an earlier, longer update
         if m is not None:
             metrics.append((m.group(1), m.group(2)))
@@ -179,10 +191,24 @@ def parse_row(text: str) -> Row | None:
             after.append(piece)
     if not before:
         return None
+    if digits_stale and not (len(metrics) >= 2 and all(_KERAS_VALUE.fullmatch(v) for _, v in metrics[:-1])):
+        metrics.pop()  # nothing shows where the value ends
+    if not stale and len(metrics) >= 2:
+        # Digits a longer update left after the row's last value: Keras prints
+        # four decimals, and every value before it shows four. What follows
+        # (" - extra: 1.2345") is that update's text too.
+        for j in range(1, len(metrics)):
+            if not _KERAS_VALUE.fullmatch(metrics[j - 1][1]):
+                break
+            long = _LONG_DECIMALS.fullmatch(metrics[j][1])
+            if long is not None:
+                metrics[j:] = [(metrics[j][0], long.group(1))]
+                stale = True
+                break
     m = _PREFIX.fullmatch(" ".join(before))
     if m is None:
         return None
-    row = Row(metrics, leading_dash=leading_dash)
+    row = Row(metrics, leading_dash=leading_dash, stale=stale)
     if m.group("cur") is not None:
         row.current = int(m.group("cur"))
         tgt = m.group("tgt")
