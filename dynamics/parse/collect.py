@@ -198,6 +198,9 @@ class Collector:
             merge = len(distinct) < 2 and not any(r.has_val for r in rows)
         self.run.slots.pop()
         if merge:
+            if slot.pending == "total":
+                for row in rows:
+                    row.aside = True
             previous.items.extend(slot.items)
             previous.progress += slot.progress
             previous.last_counter = slot.last_counter or previous.last_counter

@@ -119,6 +119,7 @@ class Row:
     maybe_cut: bool = False  # the line ends in a value shorter than Keras prints (a paste cut short?)
     ended: bool = False  # the next epoch's header is glued to this line: Keras ended the epoch here
     stale: bool = False  # text of an earlier, longer update was left after the row (and dropped)
+    aside: bool = False  # one line under another counter total, no val_*: evaluate() output
 
     @property
     def complete(self) -> bool:

@@ -245,7 +245,13 @@ def place(run: RawRun) -> list[Placed]:
         if slot.header is not None:
             units = _headed_units(slot, folded[i], validates, is_last, placed.notes)
         else:
-            units = [Unit(item) for item in folded[i] if isinstance(item, Row)]
+            units = [Unit(item) for item in folded[i] if isinstance(item, Row) and not item.aside]
+            aside = sum(1 for item in folded[i] if isinstance(item, Row) and item.aside)
+            if aside:
+                placed.notes.append(
+                    f"{aside} complete-looking line(s) under another counter total not counted: "
+                    "no header of their own and no val_* values (evaluate() output)"
+                )
             _number_headerless(units, run, folded[i], i, epoch_of, style, has_headers, singles, placed.notes)
         for unit in units:
             unit.slot = i
@@ -274,6 +280,9 @@ def place(run: RawRun) -> list[Placed]:
     for single in separate.values():
         single.notes.append("no epoch header: a fit(epochs=1) run (tf.keras and Keras 3 print none for epochs=1)")
         out.append(single)
+    if not out[:1] or out[0] is not placed:
+        if out:  # what was noticed about lines around the fit(epochs=1) rows is kept with the last of them
+            out[-1].notes.extend(placed.notes)
     return out
 
 
@@ -326,7 +335,7 @@ def _number_headerless(
             unit.epoch, unit.inferred = 1, True
         singles.extend(unanchored)
     else:
-        where = "after '....'" if slot.after_ellipsis else "before the first header"
+        where = "after an elision mark ('....', '<<N more lines>>')" if slot.after_ellipsis else "before the first header"
         notes.append(f"{len(unanchored)} row(s) {where} left out: nothing tells their epoch numbers")
 
 
