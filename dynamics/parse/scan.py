@@ -62,9 +62,16 @@ class LineScanner:
         n = len(lines)
         self.n_lines += n
         previous = -1
-        # An update line holding val_* (an epoch's last line, Keras <= 2.0.8)
-        # or "Epoch" (a header glued to it) is looked at too, wherever it is.
-        for i in [i for i, line in enumerate(lines) if _ETA not in line or "val_" in line or "Epoch" in line] + [n]:
+        # An update line with a header glued to it is looked at too, wherever
+        # it is: Keras <= 2.0.8 ended an epoch whose counter stopped short
+        # with an ETA line (val_* in it) and no line break, so in a paste
+        # every epoch is such a line. (An ETA line with val_* but no header
+        # after it is the last of its stretch, looked at anyway.)
+        chosen = [i for i, line in enumerate(lines) if _ETA not in line]
+        special = _lines_with(text, "Epoch")
+        if special:
+            chosen = sorted(special.union(chosen))
+        for i in chosen + [n]:
             first, last = previous + 1, i - 1  # a run of update lines, maybe empty
             if last >= first:
                 self._next(lines[first], True)
@@ -157,6 +164,26 @@ class LineScanner:
             current, target = int(m.group(1)), None if m.group(2) == "Unknown" else int(m.group(2))
         self.collector.progress(current, target, current is not None and current == target, count=self.pending)
         self.pending = 0
+
+
+def _lines_with(text: str, word: str) -> set[int]:
+    """Indices of the lines of ``text`` holding ``word``.
+
+    Found with ``str.find`` over the whole text and line numbers counted
+    between hits -- C loops -- rather than a test on every line: a non-TTY
+    capture has a million update lines and only one header per epoch.
+    """
+    out: set[int] = set()
+    base = line = 0
+    at = text.find(word)
+    while at >= 0:
+        line += text.count("\n", base, at)
+        out.add(line)
+        base = text.find("\n", at)
+        if base < 0:
+            break
+        at = text.find(word, base)
+    return out
 
 
 def _may_go_on(line: str, found: list[Token]) -> bool:
