@@ -186,7 +186,8 @@ def test_elided_inferred_interrupted_and_several_runs(case):
         i = len(epochs) // 2
         elided = [(epochs[i].number, epochs[i].number)]
         n_cut = chunks[i][0].count("\n") + chunks[i][1].count("\n")
-        chunks[i] = [edits["marker"].format(n=n_cut) + "\n", ""]
+        # (on a line of its own, also after a Keras 2.0.8 line that ended without a break)
+        chunks[i] = [("" if chunks[i - 1][1].endswith("\n") else "\n") + edits["marker"].format(n=n_cut) + "\n", ""]
         kept.remove(epochs[i])
         if edits["cut_header_after_gap"]:
             chunks[i + 1][0] = ""
