@@ -80,3 +80,15 @@ def test_one_line_under_a_new_total_is_evaluate_output_not_a_run():
     (run,) = parse_text(text + "313/313 - 1s - loss: 0.3000\n" * 2)  # Keras 3 prints evaluate()'s line twice
     assert list(run.epochs.index) == [1, 2]
     assert any("evaluate() output" in note for note in run.meta.notes)
+
+
+# (Narrower wraps also split the glued "Epoch 2/3" itself; that is not read.)
+@pytest.mark.parametrize("wrap", ["hard-wrap:64", "hard-wrap:80", "hard-wrap:101", "word-wrap:80", "word-wrap:101", "word-wrap:120"])
+def test_keras208_eta_rows_wrapped_by_a_terminal_or_a_forum(wrap):
+    from keras_printer import paste
+
+    entry = next(e for e in ENTRIES if e["file"] == "final-row-eta-keras208.txt")
+    text = paste((PASTE / entry["file"]).read_text(), wrap)
+    (run,) = parse_text(text)
+    assert [int(e) for e in run.epochs.index] == [1, 2, 3]
+    assert _values(run, 0) == entry["runs"][0]["first"] and _values(run, -1) == entry["runs"][0]["last"]

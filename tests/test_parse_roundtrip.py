@@ -105,7 +105,10 @@ def histories(draw):
         )
     damage = draw(st.sampled_from(DAMAGES))
     if (printer.stale_tail or printer.short_final) and damage in ("hard-wrap", "word-wrap"):
-        damage = "screen"  # a wrapped stale tail is text no one can tell from a row's rest
+        # A wrapped stale tail is text no one can tell from a row's rest; a
+        # wrap may cut the header glued to a short final line in two (the
+        # wrapped ETA rows themselves: test_parse_paste_classes).
+        damage = "screen"
     if damage.endswith("wrap"):
         damage += f":{draw(st.integers(60, 200))}"  # a terminal's or a forum's width
     return printer, epochs, damage

@@ -30,6 +30,7 @@ from dynamics.parse.wrap import ends_cut, join_message, join_wrapped, may_contin
 _FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
 _ETA = " - ETA: "
 _GLUED_HEADER = re.compile(r"\SEpoch \d+/\d+")
+_GLUED_HEADER_END = re.compile(r"\SEpoch \d+/\d+\s*$")
 
 
 class LineScanner:
@@ -131,6 +132,16 @@ class LineScanner:
             return
         previous = self.last_update if self.pending else self.held
         if self.pending:
+            wrapped = _update_wrapped(self.last_update, line)
+            if wrapped is not None:
+                # An epoch's last line that keeps its ETA (Keras <= 2.0.8)
+                # wrapped by a terminal: it was counted as an update, but its
+                # rest holds the val_* values. Held as a row, it may go on.
+                self.pending -= 1
+                if self.pending:
+                    self._flush()
+                self.held, self.held_tokens = wrapped
+                return
             self._flush()
         if previous and previous.rstrip()[-1:] in "Epoch0123456789:":
             line = message_cut_in_epoch(previous, line) or line
@@ -186,6 +197,20 @@ def _lines_with(text: str, word: str) -> set[int]:
     return out
 
 
+def _update_wrapped(update: str, line: str) -> tuple[str, list[Token]] | None:
+    """``update`` and ``line`` as one complete row, if ``line`` is the rest of that update line."""
+    held = clean_line(update)
+    if not held or not ends_cut(held) and not line.startswith("-"):
+        return None
+    found = tokens(held)
+    if not found or not isinstance(found[-1], Row):
+        return None
+    joined = _join(held, found, line)
+    if joined is None or not any(isinstance(t, Row) and t.complete for t in joined[1]):
+        return None
+    return joined
+
+
 def _may_go_on(line: str, found: list[Token]) -> bool:
     """True if the next line may be the rest of ``line`` (a row or a message cut short)."""
     if found and isinstance(found[-1], Row):
@@ -205,7 +230,23 @@ def _cut_message(line: str, found: list[Token]) -> bool:
 
 
 def _join(held: str, held_tokens: list[Token], line: str) -> tuple[str, list[Token]] | None:
-    """``held`` and ``line`` as one line, with its tokens, if ``line`` is the rest of it."""
+    """``held`` and ``line`` as one line, with its tokens, if ``line`` is the rest of it.
+
+    The rest may end in the next header glued to it (Keras <= 2.0.8 wrote no
+    line break after an epoch whose counter stopped short).
+    """
+    joined = _join_rest(held, held_tokens, line)
+    if joined is None and "Epoch" in line:
+        glued = _GLUED_HEADER_END.search(line)
+        if glued is not None:
+            first = _join_rest(held, held_tokens, line[: glued.start() + 1])
+            if first is not None:
+                text = first[0] + line[glued.start() + 1 :]
+                return text, tokens(text)
+    return joined
+
+
+def _join_rest(held: str, held_tokens: list[Token], line: str) -> tuple[str, list[Token]] | None:
     text = join_wrapped(held, line)
     if text is not None:
         found = tokens(text)
