@@ -309,8 +309,11 @@ def tokens(line: str) -> list[Token]:
 
     >>> [type(t).__name__ for t in tokens("Epoch 4/10 20165/20165 [====] - 54s 3ms/step - loss: 0.1470")]
     ['Header', 'Row']
-    >>> [type(t).__name__ for t in tokens("99/100 [===>.] - ETA: 2s - loss: nanEpoch 1/1000")]
-    ['Row']
+    >>> found = tokens("99/100 [===>.] - ETA: 2s - loss: nanEpoch 1/1000")
+    >>> [type(t).__name__ for t in found], found[-1].glued  # the collector keeps it only as the next epoch
+    (['Row', 'Header'], True)
+    >>> [type(t).__name__ for t in tokens("  32/1875 [>...] - ETA: 3s - loss: 0.51231875/1875 [====] - 5s - loss: 0.4")]
+    ['Row', 'Row']
     """
     if not line:
         return []
