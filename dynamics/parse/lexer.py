@@ -14,6 +14,12 @@ The row grammar covers every era in ``keras_log_formats.md``::
 with the bar ``[====>...]`` (Keras 1/2, tf.keras), twenty ``━`` or ``=``
 without brackets (Keras 3), or none (verbose=2), and time fields ``- 300s``,
 ``- 136s 1ms/step``, ``12s 17ms/step``, ``- ETA: 1:02:03``.
+
+What real pastes do to it is read too: a counter glued to the text before
+it (a lost ``\r``), a bar without its ``[`` or ``]`` or with the time put in
+its brackets, stale text of a longer update after the last value. A row is
+complete by its values -- ``val_*`` present, or the counter at its target
+without an ETA -- not by its decoration.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ The rules, each from keras_log_formats.md §7 and §10:
   neither are separate ``fit(epochs=1)`` runs in tf.keras/Keras 3 (which
   print no header for ``epochs=1``) and are numbered from 1 in older Keras;
 * a header with no row at the end of a run is the interrupted epoch;
+* one line under another counter total without ``val_*`` (set aside by the
+  collector) is ``evaluate()`` output in a headerless stretch too;
 * a message numbered one below its slot's header is Keras <= 2.0.8's 0-based
   numbering (``Epoch 21/50`` ... ``Epoch 00020: val_acc did not improve``).
 """

@@ -7,6 +7,11 @@ Two things happen here besides tokenising:
   needs more than its count and, for the last one, its counter -- unless a
   callback message, a header or ``Batch 3: Invalid loss`` is glued to it and
   no update follows (Keras glues them to the last update of an epoch).
+  An update line is read in full when it may be more: it holds ``val_*``
+  (only an epoch's end has them: Keras <= 2.0.8 kept ``ETA: 0s`` there), a
+  second counter (a row glued behind updates whose ``\r`` a capture lost),
+  or a header glued to its end; and its rest on the next line is joined
+  when a terminal wrapped it.
   :meth:`LineScanner.region` takes a whole region of plain lines, splits it
   once and finds the few other lines with one list comprehension -- C loops
   -- instead of a Python step per line.
@@ -141,6 +146,7 @@ class LineScanner:
                 if self.pending:
                     self._flush()
                 self.held, self.held_tokens = wrapped
+                self.blank = False
                 return
             self._flush()
         if previous and previous.rstrip()[-1:] in "Epoch0123456789:":
