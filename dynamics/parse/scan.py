@@ -68,18 +68,18 @@ class LineScanner:
         n = len(lines)
         self.n_lines += n
         previous = -1
-        # An update line with a header glued to it is looked at too, wherever
-        # it is: Keras <= 2.0.8 ended an epoch whose counter stopped short
-        # with an ETA line (val_* in it) and no line break, so in a paste
-        # every epoch is such a line. (An ETA line with val_* but no header
-        # after it is the last of its stretch, looked at anyway.)
-        chosen = [i for i, line in enumerate(lines) if _ETA not in line]
-        special = _lines_with(text, "Epoch")
-        if special:
-            chosen = sorted(special.union(chosen))
-        for i in chosen + [n]:
+        for i in [i for i, line in enumerate(lines) if _ETA not in line] + [n]:
             first, last = previous + 1, i - 1  # a run of update lines, maybe empty
-            if last >= first:
+            if last - first > 1 and ("val_" in lines[first] or _GLUED_HEADER.search(lines[first])):
+                # Keras <= 2.0.8 ended an epoch whose counter stopped short
+                # with an ETA line (val_* in it) and no line break, so in a
+                # paste every epoch is one such line, the next header glued
+                # to it: each is read. (Told from the first line of the
+                # stretch alone, so a capture of a million updates stays one
+                # subtraction.)
+                for j in range(first, last + 1):
+                    self._next(lines[j], True)
+            elif last >= first:
                 self._next(lines[first], True)
                 if last - first > 1:
                     self._resolve(True)
@@ -87,8 +87,7 @@ class LineScanner:
                 if last > first:
                     self._next(lines[last], True)
             if i < n:
-                line = lines[i]
-                self._next(line, _ETA in line)
+                self._next(lines[i], False)
             previous = i
 
     def _next(self, line: str, eta: bool) -> None:
@@ -181,26 +180,6 @@ class LineScanner:
             current, target = int(m.group(1)), None if m.group(2) == "Unknown" else int(m.group(2))
         self.collector.progress(current, target, current is not None and current == target, count=self.pending)
         self.pending = 0
-
-
-def _lines_with(text: str, word: str) -> set[int]:
-    """Indices of the lines of ``text`` holding ``word``.
-
-    Found with ``str.find`` over the whole text and line numbers counted
-    between hits -- C loops -- rather than a test on every line: a non-TTY
-    capture has a million update lines and only one header per epoch.
-    """
-    out: set[int] = set()
-    base = line = 0
-    at = text.find(word)
-    while at >= 0:
-        line += text.count("\n", base, at)
-        out.add(line)
-        base = text.find("\n", at)
-        if base < 0:
-            break
-        at = text.find(word, base)
-    return out
 
 
 def _update_wrapped(update: str, line: str) -> tuple[str, list[Token]] | None:
