@@ -92,3 +92,23 @@ def test_keras208_eta_rows_wrapped_by_a_terminal_or_a_forum(wrap):
     (run,) = parse_text(text)
     assert [int(e) for e in run.epochs.index] == [1, 2, 3]
     assert _values(run, 0) == entry["runs"][0]["first"] and _values(run, -1) == entry["runs"][0]["last"]
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["....", "...", "…", "⋮", "[...]", "<<396 more lines>>", "[... 50 lines omitted ...]", "... (12 lines skipped) ...",
+     "(1,234 more lines hidden)", "[truncated]",
+     "Output is truncated. View as a scrollable element or open in a text editor. Adjust cell output settings..."],
+)
+def test_elision_markers_stop_the_renumbering(marker):
+    row = "10/10 [==============================] - 0s 5ms/step - loss: {:.4f} - val_loss: {:.4f}\n"
+    text = "Epoch 1/9\n" + row.format(0.5, 0.6) + marker + "\n" + row.format(0.2, 0.3) + "Epoch 9/9\n" + row.format(0.1, 0.2)
+    (run,) = parse_text(text)
+    assert list(run.epochs.index) == [1, 8, 9] and run.meta.inferred_epochs == [8]
+
+
+@pytest.mark.parametrize("prose", ["Truncated normal initializer used", "3 epochs later", "Output shape: (None, 10)"])
+def test_prose_is_no_elision_marker(prose):
+    row = "10/10 [==============================] - 0s 5ms/step - loss: {:.4f} - val_loss: {:.4f}\n"
+    (run,) = parse_text("Epoch 1/2\n" + row.format(0.5, 0.6) + prose + "\nEpoch 2/2\n" + row.format(0.2, 0.3))
+    assert list(run.epochs.index) == [1, 2] and run.meta.notes == []

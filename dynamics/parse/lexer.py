@@ -52,7 +52,7 @@ _ELLIPSIS = re.compile(
     r"[\[(<]*\s*(?:(?:\.\s?){3,}|[…⋮⋯])"
     r"|[\[(<]*\s*(?:\.{3}|…)?\s*\d[\d,]*\s+(?:more\s+)?(?:lines?|rows?|outputs?)\b"
     r"(?:\s+(?:more|omitted|skipped|truncated|hidden|removed|not shown|cut))?\s*(?:\.{3}|…)?\s*[\])>]*\s*$"
-    r"|[\[(<]*\s*(?:\.{3}|…)?\s*(?:output\s+(?:is\s+|was\s+)?truncated|truncated(?:\s+output)?)\b",
+    r"|[\[(<]*\s*(?:\.{3}|…)?\s*(?:output\s+(?:is\s+|was\s+)?truncated\b|truncated(?:\s+output)?\s*[.…\])>]*\s*$)",
     re.IGNORECASE,
 )
 _SEP = re.compile(r"\s+-\s+")
