@@ -112,3 +112,13 @@ def test_prose_is_no_elision_marker(prose):
     row = "10/10 [==============================] - 0s 5ms/step - loss: {:.4f} - val_loss: {:.4f}\n"
     (run,) = parse_text("Epoch 1/2\n" + row.format(0.5, 0.6) + prose + "\nEpoch 2/2\n" + row.format(0.2, 0.3))
     assert list(run.epochs.index) == [1, 2] and run.meta.notes == []
+
+
+def test_lost_cr_lines_of_headerless_fits_each_keep_their_row():
+    # fit(epochs=1) in a loop (tf.keras prints no header), captured without "\r":
+    # every line is updates and a row glued, one stretch of ETA lines.
+    update = "  32/1875 [>.............................] - ETA: 3s - loss: 0.5123"
+    row = "1875/1875 [==============================] - 5s 3ms/step - loss: {}"
+    text = "".join(update + row.format(v) + "\n" for v in ("0.4000", "0.3000", "0.2000", "0.1000"))
+    runs = parse_text(text)
+    assert [r.epochs["loss"].tolist() for r in runs] == [[0.4], [0.3], [0.2], [0.1]]

@@ -70,13 +70,14 @@ class LineScanner:
         previous = -1
         for i in [i for i, line in enumerate(lines) if _ETA not in line] + [n]:
             first, last = previous + 1, i - 1  # a run of update lines, maybe empty
-            if last - first > 1 and ("val_" in lines[first] or _GLUED_HEADER.search(lines[first])):
+            if last - first > 1 and _more_than_update(lines[first]):
                 # Keras <= 2.0.8 ended an epoch whose counter stopped short
                 # with an ETA line (val_* in it) and no line break, so in a
                 # paste every epoch is one such line, the next header glued
-                # to it: each is read. (Told from the first line of the
-                # stretch alone, so a capture of a million updates stays one
-                # subtraction.)
+                # to it; a capture that lost "\r" of headerless fit(epochs=1)
+                # calls has one line of updates and row per fit: each is
+                # read. (Told from the first line of the stretch alone, so a
+                # capture of a million updates stays one subtraction.)
                 for j in range(first, last + 1):
                     self._next(lines[j], True)
             elif last >= first:
@@ -93,7 +94,7 @@ class LineScanner:
     def _next(self, line: str, eta: bool) -> None:
         """The next line in order; ``eta`` if it holds `` - ETA: ``."""
         self._resolve(eta)
-        if not eta or "val_" in line or line.count("/") > 1 or _GLUED_HEADER.search(line) is not None:
+        if not eta or _more_than_update(line):
             # Not only an update: the epoch's own line (val_* values only
             # exist at its end), a row merged behind an update whose "\r" the
             # capture lost (a second counter), a header glued to the end.
@@ -180,6 +181,11 @@ class LineScanner:
             current, target = int(m.group(1)), None if m.group(2) == "Unknown" else int(m.group(2))
         self.collector.progress(current, target, current is not None and current == target, count=self.pending)
         self.pending = 0
+
+
+def _more_than_update(line: str) -> bool:
+    """An ETA line that holds more: ``val_*``, a second counter, a glued header."""
+    return "val_" in line or line.count("/") > 1 or _GLUED_HEADER.search(line) is not None
 
 
 def _update_wrapped(update: str, line: str) -> tuple[str, list[Token]] | None:
