@@ -51,6 +51,8 @@ class LineScanner:
         self.pending = 0
         self.last_update = ""
         self.marked: str | None = None  # an update line with a message glued to it, until the next line
+        self.previous_eta = False  # the line before was an update line
+        self.stretch_more = False  # the first update line of this stretch held more than an update
 
     def line(self, line: str) -> None:
         """One visible line."""
@@ -70,7 +72,7 @@ class LineScanner:
         previous = -1
         for i in [i for i, line in enumerate(lines) if _ETA not in line] + [n]:
             first, last = previous + 1, i - 1  # a run of update lines, maybe empty
-            if last - first > 1 and _more_than_update(lines[first]):
+            if last - first > 1 and _stretch_read_by_line(lines[first]):
                 # Keras <= 2.0.8 ended an epoch whose counter stopped short
                 # with an ETA line (val_* in it) and no line break, so in a
                 # paste every epoch is one such line, the next header glued
@@ -93,13 +95,24 @@ class LineScanner:
 
     def _next(self, line: str, eta: bool) -> None:
         """The next line in order; ``eta`` if it holds `` - ETA: ``."""
-        self._resolve(eta)
-        if not eta or _more_than_update(line):
+        more = eta and _more_than_update(line)
+        if eta and not self.previous_eta:
+            self.stretch_more = _stretch_read_by_line(line)
+        # In a stretch read line by line, a message glued to the update
+        # before the epoch's own (ETA) line counts, as before a row.
+        self._resolve(eta and not (more and self.stretch_more))
+        self.previous_eta = eta
+        if not eta:
+            self._other(line)
+            return
+        if more and self.stretch_more:
             # Not only an update: the epoch's own line (val_* values only
             # exist at its end), a row merged behind an update whose "\r" the
-            # capture lost (a second counter), a header glued to the end.
+            # capture lost (a second counter), a header glued to the end --
+            # at the start of a stretch of updates, or in a stretch that
+            # starts so (what :meth:`region` reads line by line).
             self._other(line)
-        elif "Epoch" in line or "Batch" in line or "Train" in line:
+        elif more or "Epoch" in line or "Batch" in line or "Train" in line:
             # A callback message, a header or "Batch 3: Invalid loss" glued to
             # an update: Keras glues them to the last update of an epoch, so
             # it counts as a line of its own when no update follows it.
@@ -185,7 +198,17 @@ class LineScanner:
 
 def _more_than_update(line: str) -> bool:
     """An ETA line that holds more: ``val_*``, a second counter, a glued header."""
-    return "val_" in line or line.count("/") > 1 or _GLUED_HEADER.search(line) is not None
+    return " - val_" in line or line.count("/") > 1 or _GLUED_HEADER.search(line) is not None
+
+
+def _stretch_read_by_line(first: str) -> bool:
+    """Whether a stretch of update lines starting with ``first`` is read line by line.
+
+    In a Keras <= 2.0.8 paste every line is an epoch's ETA row (a header
+    glued to it) or an update with the epoch's callback message glued to
+    it; a non-TTY capture's stretch starts with a plain first update.
+    """
+    return _more_than_update(first) or "Epoch" in first
 
 
 def _update_wrapped(update: str, line: str) -> tuple[str, list[Token]] | None:
