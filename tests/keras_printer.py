@@ -18,6 +18,23 @@ Eras (``Printer.era``):
 * ``keras3``   -- 20 ``━`` in ANSI colours, bold counter and time, ETA without
   a label, metrics sorted, an at-target update without ``val_*``,
   ``208/208 - 92s - 443ms/step - ...`` for verbose=2.
+
+Era quirks a real log shows (``Printer`` options):
+
+* ``short_final`` -- Keras <= 2.0.8 when the counter stops short of its
+  target: the epoch's last line is ``1984/2000 [===>.] - ETA: 0s - ... -
+  val_loss: ...`` and no line break follows, so the next header is glued;
+* ``repeat_header`` -- TF 1.15/2.1 print a spurious ``Epoch 1/N`` when
+  validation starts, right after each real header (tensorflow#35815, #34619);
+* ``stale_tail`` -- a terminal's copy where the row did not overwrite all of
+  a longer earlier update: that update's tail stays after the row.
+
+Paste damage (:func:`paste`) adds, besides wraps, prefixes and typography:
+``lost-cr`` (a capture that dropped ``\r`` and ``\b``: every update glued in
+front of the row), ``no-open-bracket``, ``bracket-time`` (``[6s 3ms/step]``
+in place of the bar), ``glued-download`` (a download bar that stopped short,
+``...ETA: 0sEpoch 1/3``). :data:`ELISIONS` are the markers people and tools
+put where lines were cut.
 """
 
 from __future__ import annotations
@@ -78,6 +95,9 @@ class Printer:
     train_on: tuple[int, int] | None = None
     debris: bool = False
     dynamic: bool = True  # \b\r redraws (False: Keras 2.0.9+ non-TTY, one line per update)
+    short_final: bool = False  # keras1 verbose=1: the last line stops short with "ETA: 0s", no "\n"
+    repeat_header: bool = False  # tfkeras: "Epoch 1/N" printed again after every header
+    stale_tail: bool = False  # verbose=1: a longer update's tail left after the row
     rng: random.Random = field(default_factory=random.Random)
 
     # -- names and values ---------------------------------------------------
@@ -99,6 +119,8 @@ class Printer:
     def header(self, epoch: int) -> str:
         if self.era in ("tfkeras", "tfkeras27", "keras3") and self.total <= 1:
             return ""  # "if self.verbose and self.epochs > 1"
+        if self.repeat_header and epoch > 1:
+            return "Epoch %d/%d\nEpoch 1/%d\n" % (epoch, self.total, self.total)
         return "Epoch %d/%d\n" % (epoch, self.total)
 
     def _counter(self, current: int) -> str:
@@ -148,6 +170,10 @@ class Printer:
         if self.era == "keras3":
             info = f" \x1b[1m{e.elapsed:.0f}s\x1b[0m " + fmt_time(e.per_unit) + "/" + self.unit
             return self._k3_bar(self.target) + info + self._metrics(e.values, keys, v1_value)
+        if self.short_final:
+            # Progbar.update in <= 2.0.8: "if current < self.target: ' - ETA: %ds'".
+            current = max(1, self.target - 1 - self.target // 100)
+            return self._counter(current) + " " + self._bar30(current) + " - ETA: 0s" + self._metrics(e.values, keys, v1_value)
         line = self._counter(self.target) + " " + self._bar30(self.target) + " - %ds" % e.elapsed
         if self.era != "keras1":
             line += " " + fmt_time(e.per_unit) + "/" + self.unit
@@ -209,10 +235,58 @@ class Printer:
                 text += msg + "\n"  # glued to the last update, no leading newline
             elif self.era != "keras2":
                 text += "\n" + msg + "\n"
-        text += ("\b" * prev + "\r" if self.dynamic and (updates or self.era == "keras3") else "") + final + "\n"
+        if self.stale_tail:
+            final += self._stale(final)
+        text += ("\b" * prev + "\r" if self.dynamic and (updates or self.era == "keras3") else "") + final
+        text += "" if self.short_final else "\n"  # "if current >= self.target: sys.stdout.write('\\n')"
         if msg is not None and self.era == "keras2":
             text += "\n" + msg + "\n"
         return text
+
+
+    def _stale(self, final: str) -> str:
+        """What a longer update drawn before the row left after it.
+
+        Digits right after the last value can be told apart only when that
+        value has Keras's four decimals and so do the others (Keras 3 on JAX,
+        keras_log_formats.md addendum); otherwise the tail starts elsewhere.
+        """
+        import re
+
+        width = len(_ANSI.sub("", final))
+        values = re.findall(r": (\S+)", _ANSI.sub("", final))
+        digits_ok = len(values) >= 2 and re.fullmatch(r"-?\d+\.\d{4}", values[-1]) is not None
+        train_keys = [k for k in self.keys() if not k.startswith("val_") and k != self.lr_key]
+        fake = {k: self.rng.uniform(0, 3) for k in train_keys}
+        longer = _ANSI.sub("", self.update_line(self.rng.randrange(1, max(2, self.target)), fake, train_keys))
+        while len(longer) < width + 20:  # an update of a model with more metrics
+            longer += " - extra_%d: %.4f" % (len(longer), self.rng.uniform(0, 3))
+        # The terminal overwrote the first ``width`` columns; from there on the
+        # old text shows, and a copy may stop anywhere in it.
+        starts = [
+            i
+            for i in range(width, width + 12)
+            if (digits_ok or not longer[i].isdigit()) and not longer[i].isspace() and longer[i] not in ".eE"
+        ]
+        if not starts:
+            return ""
+        start = starts[0]
+        return longer[start : self.rng.randrange(start + 1, len(longer) + 1)]
+
+
+_ANSI = __import__("re").compile(r"\x1b\[[0-9;]*m")
+
+#: Markers people and tools put where they cut lines (``{n}``: how many).
+ELISIONS = (
+    "....",
+    "...",
+    "…",
+    "⋮",
+    "<<{n} more lines>>",
+    "[... {n} lines omitted ...]",
+    "... ({n} lines skipped) ...",
+    "Output is truncated. View as a scrollable element or open in a text editor. Adjust cell output settings...",
+)
 
 
 def expected_value(text: str) -> float:
@@ -275,6 +349,20 @@ def paste(text: str, damage: str) -> str:
         return "\n".join("[1,0]<stdout>:" + line for line in text.split("\n"))
     if damage == "kaggle":  # a Kaggle notebook's log: seconds, line number, text (tab-separated)
         return "\n".join(f"{12.5 + i:.1f}s\t{i + 1}\t{line}" for i, line in enumerate(text.split("\n")))
+    if damage == "lost-cr":  # a capture that dropped \r and \b: updates glued in front of the row
+        return text.replace("\r", "").replace("\b", "")
+    if damage == "no-open-bracket":  # the bar lost its "["
+        import re
+
+        return re.sub(r"\[(?=[=>.]+\])", "", text)
+    if damage == "bracket-time":  # a poster put the time where the bar was: "[6s 3ms/step]"
+        import re
+
+        return re.sub(r"\[=+\] - (\d+s(?: \d+(?:us|ms|s)/(?:step|sample))?)(?= - )", r"[\1]", text)
+    if damage == "glued-download":  # a download bar that stopped short, the first header glued to it
+        bar = "Downloading data from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz\n"
+        bar += "11427840/11490434 [============================>.] - ETA: 0s"
+        return bar + text if text.startswith("Epoch") else text
     if damage == "notebook-glued":  # a notebook copy that lost the break after "Epoch k/N"
         import re
 
@@ -305,6 +393,10 @@ DAMAGES = (
     "mpi",
     "kaggle",
     "notebook-glued",
+    "lost-cr",
+    "no-open-bracket",
+    "bracket-time",
+    "glued-download",
 )
 
 

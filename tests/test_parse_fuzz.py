@@ -7,12 +7,13 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, SEED_LOG
+from conftest import CORPUS, FIXTURES, SEED_LOG
 from dynamics.errors import DynamicsError
 from dynamics.io import load_runs
 from dynamics.run import runs_to_json_dict
 
 LOGS = [p.read_bytes() for p in sorted((CORPUS / "logs").glob("*.txt"))] + [SEED_LOG.read_bytes()]
+LOGS += [p.read_bytes() for p in sorted((FIXTURES / "paste").glob("*.txt"))]  # the real-paste classes of issue 10
 # The other shapes a History arrives in: a printed DataFrame among prose, CSV
 # from pandas, pandas JSON, a notebook, a row wrapped by a terminal.
 _ROW = "1875/1875 [==============================] - 5s 3ms/step - loss: 0.3357 - accuracy: 0.8774 - val_loss: 0.3560 - val_a"
@@ -26,6 +27,10 @@ LOGS += [
     b"| | loss | val_loss |\n|---|---|---|\n| 0 | 0.5 | 0.6 |\n| 1 | 0.4 | 0.55 |\n",
 ]
 NOISE = [b"\r", b"\b", b"\n", b"\x1b[1m", b"\x00", b"\xff", b"Epoch 3/2", b" - ", b"....", b"loss: nan", b"\xe2\x94", b"^M"]
+# What real pastes hold (issue 10): a glued header, TF 2.1's repeated header,
+# elision markers, a counter under another total, a bracketed time, stale digits.
+NOISE += [b"Epoch 1/3", b"\nEpoch 1/2\n", b"\n<<396 more lines>>\n", b"[... 50 lines omitted ...]", b"418830/418830 - 9s",
+          b" - ETA: 0s", b"[6s 3ms/step]", b"==]", b"0.12345", b"ss: 0.4521", b" - val_loss: 0.3000"]
 
 
 def _check(data: bytes) -> None:

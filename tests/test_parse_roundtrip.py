@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dynamics.parse import parse_text
-from keras_printer import DAMAGES, ERAS, Epoch, Printer, paste
+from keras_printer import DAMAGES, ELISIONS, ERAS, Epoch, Printer, paste
 
 NAME_POOL = [
     "acc",
@@ -80,6 +80,13 @@ def histories(draw):
     )
     if printer.target == 1:
         printer.debris = False  # nothing between 0 and the target
+    # Era quirks of real logs (see keras_printer): each drawn where that era shows it.
+    if era == "keras1" and verbose == 1 and validation and printer.target > 1:
+        printer.short_final = draw(st.booleans())
+    if era in ("tfkeras", "tfkeras27") and validation:
+        printer.repeat_header = draw(st.booleans())
+    if verbose == 1 and not printer.short_final:
+        printer.stale_tail = draw(st.booleans())
     messages = draw(st.booleans())
     keys = printer.keys()
     epochs = []
@@ -97,6 +104,11 @@ def histories(draw):
             )
         )
     damage = draw(st.sampled_from(DAMAGES))
+    if (printer.stale_tail or printer.short_final) and damage in ("hard-wrap", "word-wrap"):
+        # A wrapped stale tail is text no one can tell from a row's rest; a
+        # wrap may cut the header glued to a short final line in two (the
+        # wrapped ETA rows themselves: test_parse_paste_classes).
+        damage = "screen"
     if damage.endswith("wrap"):
         damage += f":{draw(st.integers(60, 200))}"  # a terminal's or a forum's width
     return printer, epochs, damage
@@ -129,7 +141,10 @@ def test_printed_history_parses_back_at_print_precision(case):
     assert run.meta.inferred_epochs == ([] if headers else [1])
     if printer.train_on:
         assert (run.meta.n_train, run.meta.n_val) == printer.train_on
-    assert run.timing["seconds"].tolist() == [float(e.elapsed) for e in epochs]
+    if printer.short_final:
+        assert run.timing is None  # the epochs ended with "ETA: 0s": no time printed
+    else:
+        assert run.timing["seconds"].tolist() == [float(e.elapsed) for e in epochs]
     assert run.meta.verbose == printer.verbose
     if any(e.message for e in epochs):
         kinds = {"improved": "checkpoint_saved", "not_improved": "checkpoint_not_improved"}
@@ -149,10 +164,16 @@ def edited_logs(draw):
         printer.total = epochs[-1].number + 5  # headers printed
     edits = {
         "elide": len(epochs) >= 3 and draw(st.booleans()),
+        "marker": draw(st.sampled_from(ELISIONS)),
         "cut_first_header": len(epochs) >= 2 and draw(st.booleans()),
         "interrupt": draw(st.booleans()),
         "second_run": draw(st.booleans()),
     }
+    # The cut also took the next epoch's header: its row follows the marker.
+    edits["cut_header_after_gap"] = edits["elide"] and len(epochs) >= 4 and draw(st.booleans())
+    # A second run shown only by a new counter total (no header).
+    counter_rows = printer.verbose == 1 or printer.era not in ("keras1", "keras2")
+    edits["second_total"] = counter_rows and not edits["interrupt"] and not edits["second_run"] and draw(st.booleans())
     return printer, epochs, damage, edits
 
 
@@ -163,16 +184,27 @@ def test_elided_inferred_interrupted_and_several_runs(case):
     kept = list(epochs)
     chunks = [[printer.header(e.number), printer._epoch_body(e)] for e in epochs]
     elided = []
+    inferred = []
     if edits["elide"]:
         i = len(epochs) // 2
         elided = [(epochs[i].number, epochs[i].number)]
-        chunks[i] = ["....\n", ""]
+        n_cut = chunks[i][0].count("\n") + chunks[i][1].count("\n")
+        # (on a line of its own, also after a Keras 2.0.8 line that ended without a break)
+        chunks[i] = [("" if chunks[i - 1][1].endswith("\n") else "\n") + edits["marker"].format(n=n_cut) + "\n", ""]
         kept.remove(epochs[i])
+        if edits["cut_header_after_gap"]:
+            chunks[i + 1][0] = ""
+            if i + 1 < len(epochs) - 1 or edits["interrupt"] or epochs[i + 1].message:
+                # Numbered back from the header after it (or from its callback
+                # message), never as the epoch before the gap + 1.
+                inferred.append(epochs[i + 1].number)
+            else:
+                # No header after it in this run: its epoch is unknown, it is left out (and said).
+                kept.remove(epochs[i + 1])
+                elided = []
     if edits["cut_first_header"] and not (edits["elide"] and len(epochs) // 2 == 1):
         chunks[0][0] = ""
-        inferred = [epochs[0].number]
-    else:
-        inferred = []
+        inferred.insert(0, epochs[0].number)
     text = "".join(h + b for h, b in chunks)
     interrupted = None
     if edits["interrupt"]:
@@ -186,14 +218,37 @@ def test_elided_inferred_interrupted_and_several_runs(case):
     if edits["second_run"] and not edits["interrupt"]:
         second = Printer(**{**printer.__dict__, "total": 3, "train_on": None})
         text += "\n" + second.render([Epoch(n, epochs[0].values, 7, 0.01) for n in (1, 2, 3)])
+    other_total = []
+    if edits["second_total"]:
+        # fit() again on other data, no header printed (tf.keras, Keras 3:
+        # epochs=1 each; the poster cut them in older Keras).
+        new = Printer(**{**printer.__dict__, "total": 1, "target": printer.target * 7 + 3, "train_on": None, "debris": False,
+                         "repeat_header": False, "stale_tail": False, "short_final": False})
+        rng = random.Random(len(text))
+        other_total = [Epoch(1, {k: rng.uniform(0.01, 2) for k in new.keys()}, 9, 0.02) for _ in range(rng.randrange(2, 4))]
+        if not text.endswith("\n"):
+            text += "\n"
+        text += "".join(new._epoch_body(e) for e in other_total)
     runs = parse_text(paste(text, damage))
     run = runs[0]
     assert [int(e) for e in run.epochs.index] == [e.number for e in kept]
+    if edits["cut_header_after_gap"] and epochs[len(epochs) // 2 + 1] not in kept:
+        assert any("left out: nothing tells their epoch numbers" in note for note in run.meta.notes)
     assert run.meta.elided == elided
     assert run.meta.inferred_epochs == inferred
     assert run.meta.interrupted_epoch == interrupted
     if interrupted is not None:
         assert run.events[-1].kind == "interrupted" and run.events[-1].epoch == interrupted
+    if other_total:
+        later = runs[1:]
+        if printer.era == "keras1":  # always printed a header: the poster cut them; numbered from 1
+            assert [list(r.epochs.index) for r in later] == [list(range(1, len(other_total) + 1))]
+        else:  # no header: each row is a fit(epochs=1) of its own
+            assert [list(r.epochs.index) for r in later] == [[1]] * len(other_total)
+        got = [v for r in later for v in r.epochs[r.epochs.columns[0]].tolist()]
+        first = new.keys()[0]
+        assert got == [float(new.printed(e.values)[first]) for e in other_total]
+        return
     assert len(runs) == (2 if second else 1)
     if second:
         assert list(runs[1].epochs.index) == [1, 2, 3] and runs[1].meta.run_index == 1

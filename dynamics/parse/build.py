@@ -129,6 +129,12 @@ def build_run(placed: Placed, *, source: str, run_index: int) -> Run:
         meta.extra["counter_target"] = targets.pop()
     if placed.zero_based and placed.events:
         meta.notes.append("callback messages were numbered from 0 (Keras <= 2.0.8); their epochs are shown 1-based")
+    stale = [u.epoch for u in units if u.row.stale]
+    if stale:
+        meta.notes.append(
+            f"the row(s) of epoch(s) {', '.join(map(str, stale))} end in text an earlier, longer update left on screen; "
+            "it was dropped"
+        )
     if raw.ellipses and not elided:
         meta.notes.append("the log has '....' but no epoch number is missing around it")
     return Run(table, meta, list(placed.events), timing)

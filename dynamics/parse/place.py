@@ -14,6 +14,8 @@ and docs/keras-formats.md#10-checklist-for-the-parser:
   neither are separate ``fit(epochs=1)`` runs in tf.keras/Keras 3 (which
   print no header for ``epochs=1``) and are numbered from 1 in older Keras;
 * a header with no row at the end of a run is the interrupted epoch;
+* one line under another counter total without ``val_*`` (set aside by the
+  collector) is ``evaluate()`` output in a headerless stretch too;
 * a message numbered one below its slot's header is Keras <= 2.0.8's 0-based
   numbering (``Epoch 21/50`` ... ``Epoch 00020: val_acc did not improve``).
 """
@@ -246,7 +248,13 @@ def place(run: RawRun) -> list[Placed]:
         if slot.header is not None:
             units = _headed_units(slot, folded[i], validates, is_last, placed.notes)
         else:
-            units = [Unit(item) for item in folded[i] if isinstance(item, Row)]
+            units = [Unit(item) for item in folded[i] if isinstance(item, Row) and not item.aside]
+            aside = sum(1 for item in folded[i] if isinstance(item, Row) and item.aside)
+            if aside:
+                placed.notes.append(
+                    f"{aside} complete-looking line(s) under another counter total not counted: "
+                    "no header of their own and no val_* values (evaluate() output)"
+                )
             _number_headerless(units, run, folded[i], i, epoch_of, style, has_headers, singles, placed.notes)
         for unit in units:
             unit.slot = i
@@ -275,6 +283,9 @@ def place(run: RawRun) -> list[Placed]:
     for single in separate.values():
         single.notes.append("no epoch header: a fit(epochs=1) run (tf.keras and Keras 3 print none for epochs=1)")
         out.append(single)
+    if not out[:1] or out[0] is not placed:
+        if out:  # what was noticed about lines around the fit(epochs=1) rows is kept with the last of them
+            out[-1].notes.extend(placed.notes)
     return out
 
 
@@ -327,7 +338,7 @@ def _number_headerless(
             unit.epoch, unit.inferred = 1, True
         singles.extend(unanchored)
     else:
-        where = "after '....'" if slot.after_ellipsis else "before the first header"
+        where = "after an elision mark ('....', '<<N more lines>>')" if slot.after_ellipsis else "before the first header"
         notes.append(f"{len(unanchored)} row(s) {where} left out: nothing tells their epoch numbers")
 
 

@@ -7,6 +7,11 @@ Two things happen here besides tokenising:
   needs more than its count and, for the last one, its counter -- unless a
   callback message, a header or ``Batch 3: Invalid loss`` is glued to it and
   no update follows (Keras glues them to the last update of an epoch).
+  An update line is read in full when it may be more: it holds ``val_*``
+  (only an epoch's end has them: Keras <= 2.0.8 kept ``ETA: 0s`` there), a
+  second counter (a row glued behind updates whose ``\r`` a capture lost),
+  or a header glued to its end; and its rest on the next line is joined
+  when a terminal wrapped it.
   :meth:`LineScanner.region` takes a whole region of plain lines, splits it
   once and finds the few other lines with one list comprehension -- C loops
   -- instead of a Python step per line.
@@ -29,6 +34,8 @@ from dynamics.parse.wrap import ends_cut, join_message, join_wrapped, may_contin
 
 _FAST_COUNTER = re.compile(r"[\s>]*(\d+)/(\d+|Unknown)\b")
 _ETA = " - ETA: "
+_GLUED_HEADER = re.compile(r"\SEpoch \d+/\d+")
+_GLUED_HEADER_END = re.compile(r"\SEpoch \d+/\d+\s*$")
 
 
 class LineScanner:
@@ -44,6 +51,8 @@ class LineScanner:
         self.pending = 0
         self.last_update = ""
         self.marked: str | None = None  # an update line with a message glued to it, until the next line
+        self.previous_eta = False  # the line before was an update line
+        self.stretch_more = False  # the first update line of this stretch held more than an update
 
     def line(self, line: str) -> None:
         """One visible line."""
@@ -63,7 +72,17 @@ class LineScanner:
         previous = -1
         for i in [i for i, line in enumerate(lines) if _ETA not in line] + [n]:
             first, last = previous + 1, i - 1  # a run of update lines, maybe empty
-            if last >= first:
+            if last - first > 1 and _stretch_read_by_line(lines[first]):
+                # Keras <= 2.0.8 ended an epoch whose counter stopped short
+                # with an ETA line (val_* in it) and no line break, so in a
+                # paste every epoch is one such line, the next header glued
+                # to it; a capture that lost "\r" of headerless fit(epochs=1)
+                # calls has one line of updates and row per fit: each is
+                # read. (Told from the first line of the stretch alone, so a
+                # capture of a million updates stays one subtraction.)
+                for j in range(first, last + 1):
+                    self._next(lines[j], True)
+            elif last >= first:
                 self._next(lines[first], True)
                 if last - first > 1:
                     self._resolve(True)
@@ -76,10 +95,24 @@ class LineScanner:
 
     def _next(self, line: str, eta: bool) -> None:
         """The next line in order; ``eta`` if it holds `` - ETA: ``."""
-        self._resolve(eta)
+        more = eta and _more_than_update(line)
+        if eta and not self.previous_eta:
+            self.stretch_more = _stretch_read_by_line(line)
+        # In a stretch read line by line, a message glued to the update
+        # before the epoch's own (ETA) line counts, as before a row.
+        self._resolve(eta and not (more and self.stretch_more))
+        self.previous_eta = eta
         if not eta:
             self._other(line)
-        elif "Epoch" in line or "Batch" in line or "Train" in line:
+            return
+        if more and self.stretch_more:
+            # Not only an update: the epoch's own line (val_* values only
+            # exist at its end), a row merged behind an update whose "\r" the
+            # capture lost (a second counter), a header glued to the end --
+            # at the start of a stretch of updates, or in a stretch that
+            # starts so (what :meth:`region` reads line by line).
+            self._other(line)
+        elif more or "Epoch" in line or "Batch" in line or "Train" in line:
             # A callback message, a header or "Batch 3: Invalid loss" glued to
             # an update: Keras glues them to the last update of an epoch, so
             # it counts as a line of its own when no update follows it.
@@ -103,6 +136,7 @@ class LineScanner:
         if self.pending:
             self._flush()
             self.blank = False
+        self.collector.finish()
 
     # -- the two kinds of line ------------------------------------------------
     def _updates(self, count: int, last: str) -> None:
@@ -116,6 +150,17 @@ class LineScanner:
             return
         previous = self.last_update if self.pending else self.held
         if self.pending:
+            wrapped = _update_wrapped(self.last_update, line)
+            if wrapped is not None:
+                # An epoch's last line that keeps its ETA (Keras <= 2.0.8)
+                # wrapped by a terminal: it was counted as an update, but its
+                # rest holds the val_* values. Held as a row, it may go on.
+                self.pending -= 1
+                if self.pending:
+                    self._flush()
+                self.held, self.held_tokens = wrapped
+                self.blank = False
+                return
             self._flush()
         if previous and previous.rstrip()[-1:] in "Epoch0123456789:":
             line = message_cut_in_epoch(previous, line) or line
@@ -151,6 +196,35 @@ class LineScanner:
         self.pending = 0
 
 
+def _more_than_update(line: str) -> bool:
+    """An ETA line that holds more: ``val_*``, a second counter, a glued header."""
+    return " - val_" in line or line.count("/") > 1 or _GLUED_HEADER.search(line) is not None
+
+
+def _stretch_read_by_line(first: str) -> bool:
+    """Whether a stretch of update lines starting with ``first`` is read line by line.
+
+    In a Keras <= 2.0.8 paste every line is an epoch's ETA row (a header
+    glued to it) or an update with the epoch's callback message glued to
+    it; a non-TTY capture's stretch starts with a plain first update.
+    """
+    return _more_than_update(first) or "Epoch" in first
+
+
+def _update_wrapped(update: str, line: str) -> tuple[str, list[Token]] | None:
+    """``update`` and ``line`` as one complete row, if ``line`` is the rest of that update line."""
+    held = clean_line(update)
+    if not held or not ends_cut(held) and not line.startswith("-"):
+        return None
+    found = tokens(held)
+    if not found or not isinstance(found[-1], Row):
+        return None
+    joined = _join(held, found, line)
+    if joined is None or not any(isinstance(t, Row) and t.complete for t in joined[1]):
+        return None
+    return joined
+
+
 def _may_go_on(line: str, found: list[Token]) -> bool:
     """True if the next line may be the rest of ``line`` (a row or a message cut short)."""
     if found and isinstance(found[-1], Row):
@@ -170,7 +244,23 @@ def _cut_message(line: str, found: list[Token]) -> bool:
 
 
 def _join(held: str, held_tokens: list[Token], line: str) -> tuple[str, list[Token]] | None:
-    """``held`` and ``line`` as one line, with its tokens, if ``line`` is the rest of it."""
+    """``held`` and ``line`` as one line, with its tokens, if ``line`` is the rest of it.
+
+    The rest may end in the next header glued to it (Keras <= 2.0.8 wrote no
+    line break after an epoch whose counter stopped short).
+    """
+    joined = _join_rest(held, held_tokens, line)
+    if joined is None and "Epoch" in line:
+        glued = _GLUED_HEADER_END.search(line)
+        if glued is not None:
+            first = _join_rest(held, held_tokens, line[: glued.start() + 1])
+            if first is not None:
+                text = first[0] + line[glued.start() + 1 :]
+                return text, tokens(text)
+    return joined
+
+
+def _join_rest(held: str, held_tokens: list[Token], line: str) -> tuple[str, list[Token]] | None:
     text = join_wrapped(held, line)
     if text is not None:
         found = tokens(text)
