@@ -249,7 +249,7 @@ class Printer:
 
         Digits right after the last value can be told apart only when that
         value has Keras's four decimals and so do the others (Keras 3 on JAX,
-        keras_log_formats.md addendum); otherwise the tail starts elsewhere.
+        docs/keras-formats.md#11-observed-in-real-runs); otherwise the tail starts elsewhere.
         """
         import re
 
