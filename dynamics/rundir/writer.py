@@ -108,19 +108,23 @@ class RunDirWriter:
         self._timing: list[dict[str, float]] = []
         self._columns: list[str] = []
 
-    # The sequence of calls: start -> write_epoch (each epoch) -> finish.
+    # The sequence of calls: start -> [write_samples] -> write_epoch (each epoch) -> finish.
     def start(
         self,
         meta: Mapping[str, Any],
         *,
-        val_labels: np.ndarray,
+        val_labels: np.ndarray | None = None,
         val_ids: np.ndarray | None = None,
         val_inputs: np.ndarray | None = None,
         train_labels: np.ndarray | None = None,
         train_ids: np.ndarray | None = None,
         vocabulary: Sequence[str] | None = None,
     ) -> None:
-        """Create the directory and write what is known before the first epoch."""
+        """Create the directory and write what is known before the first epoch.
+
+        The labels of a split may come later (:meth:`write_samples`): a
+        dataset's labels are known only after its first pass.
+        """
         if self.path.exists() and not self.path.is_dir():
             raise ArgumentError(f"the run directory is a file. Received: directory={str(self.path)!r}")
         if is_run_dir(self.path):
@@ -145,21 +149,32 @@ class RunDirWriter:
             "notes": [],
             **dict(meta),
         }
-        _save_npy(self.path / "val" / "labels.npy", np.asarray(val_labels))
-        if val_ids is not None:
-            _save_npy(self.path / "val" / "ids.npy", np.asarray(val_ids, dtype=np.int64))
-        if val_inputs is not None:
-            inputs = np.asarray(val_inputs)
-            if inputs.dtype.kind in "iu" and inputs.size and 0 <= inputs.min() and inputs.max() < 2**16:
-                inputs = inputs.astype(np.uint16)  # token ids: half the bytes of int32
-            _save_npy(self.path / "val" / "inputs.npy", inputs)
+        if val_labels is not None:
+            self.write_samples("val", val_labels, ids=val_ids, inputs=val_inputs)
         if train_labels is not None:
-            (self.path / "train").mkdir(exist_ok=True)
-            _save_npy(self.path / "train" / "labels.npy", np.asarray(train_labels))
-            if train_ids is not None:
-                _save_npy(self.path / "train" / "ids.npy", np.asarray(train_ids, dtype=np.int64))
+            self.write_samples("train", train_labels, ids=train_ids)
         if vocabulary is not None:
             _save_text(self.path / VOCABULARY, json.dumps(list(vocabulary)))
+        self._write_meta()
+
+    def write_samples(
+        self, split: str, labels: np.ndarray, *, ids: np.ndarray | None = None, inputs: np.ndarray | None = None
+    ) -> None:
+        """Write the class labels (and the ids, the token ids) of a split's samples."""
+        folder = self.path / split
+        folder.mkdir(exist_ok=True)
+        _save_npy(folder / "labels.npy", np.asarray(labels))
+        if ids is not None:
+            _save_npy(folder / "ids.npy", np.asarray(ids, dtype=np.int64))
+        if inputs is not None:
+            inputs = np.asarray(inputs)
+            if inputs.dtype.kind in "iu" and inputs.size and 0 <= inputs.min() and inputs.max() < 2**16:
+                inputs = inputs.astype(np.uint16)  # token ids: half the bytes of int32
+            _save_npy(folder / "inputs.npy", inputs)
+
+    def update_meta(self, **fields: Any) -> None:
+        """Add or replace facts in ``meta.json`` (written at once)."""
+        self.meta.update(fields)
         self._write_meta()
 
     def _clear(self) -> None:
