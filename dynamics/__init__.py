@@ -22,6 +22,7 @@ __all__ = [
     "Event",
     "Predictions",
     "PredictionRecorder",
+    "RecordingStorage",
     "Run",
     "RunMeta",
     "load_run",
@@ -34,6 +35,7 @@ _LAZY = {
     "load_run": ("dynamics.io", "load_run"),
     "load_runs": ("dynamics.io", "load_runs"),
     "PredictionRecorder": ("dynamics.callback", "PredictionRecorder"),
+    "RecordingStorage": ("dynamics.rundir.storage", "RecordingStorage"),
 }
 
 

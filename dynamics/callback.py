@@ -460,9 +460,12 @@ class PredictionRecorder(keras.callbacks.Callback):
                 weights.append(sample_weight)
                 ids.append(batch_ids)
                 kept.append(np.arange(n + pad) < n)
-                yield pad_rows(x, n, pad) if pad else x
+                yield (pad_rows(x, n, pad) if pad else x,)
 
-        out = self.model.predict(inputs(), verbose=0)
+        with warnings.catch_warnings():
+            # the generator ends where the pass ends: Keras's "ran out of data" is no news here
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            out = self.model.predict(inputs(), steps=source.n_batches, verbose=0)
         self._one_output(out)
         if not ys:
             raise ArgumentError(f"validation_data={source.name} gave no batch in a pass")

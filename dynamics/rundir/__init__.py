@@ -67,6 +67,7 @@ def is_run_dir(path: str | os.PathLike) -> bool:
 
 
 from dynamics.rundir.reader import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
+from dynamics.rundir.storage import RecordingStorage  # noqa: E402
 from dynamics.rundir.writer import RunDirWriter  # noqa: E402
 
-__all__ = ["RunDirWriter", "is_run_dir", "read_run_dir", "read_vocabulary", "sample_texts"]
+__all__ = ["RecordingStorage", "RunDirWriter", "is_run_dir", "read_run_dir", "read_vocabulary", "sample_texts"]

@@ -159,6 +159,8 @@ class RecordingStorage:
         self.seconds.append(seconds)
         self.record_seconds.append(record_seconds)
         if self._writer is not None:
+            if self._writer.meta.get("classes") is None:  # known from the first epoch's outputs
+                self._writer.meta["classes"] = _classes(val_proba)
             self._writer.write_epoch(epoch, row, val_proba=val_proba, train_proba=train_proba,
                                      seconds=seconds, record_seconds=record_seconds)
             return
@@ -228,10 +230,9 @@ class RecordingStorage:
         timing = make_epoch_table({e: {"seconds": s, "record_seconds": r}
                                    for e, s, r in zip(self.epochs, self.seconds, self.record_seconds)})
         val = self._samples.get("val")
-        classes = None
-        if self._stored["val"]:
-            first = self._stored["val"][0]
-            classes = 2 if first.ndim == 1 else int(first.shape[1])
+        classes = self.metadata.get("classes")
+        if classes is None and self._stored["val"]:
+            classes = _classes(self._stored["val"][0])
         meta = RunMeta(source="<PredictionRecorder>", format="recorded", era="keras3",
                        n_val=None if val is None else len(val[0]), classes=classes, extra=dict(self.metadata))
         splits = {}
@@ -241,3 +242,9 @@ class RecordingStorage:
                 splits[split] = Predictions(np.asarray(self.epochs), labels, self.proba(split), ids)
         return Run(epochs=table, meta=meta, events=list(self.events), timing=timing,
                    predictions=splits.get("val"), train_predictions=splits.get("train"))
+
+
+def _classes(proba: Any) -> int:
+    """Classes of a model whose outputs for a split have this shape: (n,) or (n, 1) is two."""
+    shape = np.shape(proba)
+    return 2 if len(shape) == 1 or shape[1] == 1 else int(shape[1])
