@@ -9,7 +9,9 @@ memory), and the validation input is read by :mod:`dynamics.callback_sources`.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import random
 import sys
 import time
 import warnings
@@ -379,7 +381,8 @@ class PredictionRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         try:
-            self._record_epoch(epoch, logs if logs is not None else {})
+            with _training_randomness_kept():
+                self._record_epoch(epoch, logs if logs is not None else {})
         except BaseException:
             self.close()  # fit stops here, without on_train_end: give sys.stdout back
             raise
@@ -462,10 +465,12 @@ class PredictionRecorder(keras.callbacks.Callback):
                 kept.append(np.arange(n + pad) < n)
                 yield (pad_rows(x, n, pad) if pad else x,)
 
+        source.begin_pass()
         with warnings.catch_warnings():
             # the generator ends where the pass ends: Keras's "ran out of data" is no news here
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             out = self.model.predict(inputs(), steps=source.n_batches, verbose=0)
+        source.end_pass()
         self._one_output(out)
         if not ys:
             raise ArgumentError(f"validation_data={source.name} gave no batch in a pass")
@@ -543,3 +548,28 @@ class PredictionRecorder(keras.callbacks.Callback):
                 except (TypeError, ValueError):
                     continue
         return out
+
+
+@contextlib.contextmanager
+def _training_randomness_kept():
+    """The recorder's pass leaves the global random states as it found them.
+
+    On torch, ``model.predict`` iterates a torch ``DataLoader``, which draws a
+    seed from torch's global generator -- the one that shuffles the next
+    epoch's training batches; without this, recording changes the training
+    after epoch 1 (seen: the same seed, other epoch-2 losses with a
+    generator than with arrays).
+    """
+    saved = random.getstate(), np.random.get_state()
+    torch = sys.modules.get("torch") if keras.backend.backend() == "torch" else None
+    torch_state = torch.random.get_rng_state() if torch is not None else None
+    cuda_state = torch.cuda.get_rng_state_all() if torch is not None and torch.cuda.is_initialized() else None
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        if torch_state is not None:
+            torch.random.set_rng_state(torch_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state_all(cuda_state)

@@ -164,17 +164,25 @@ class BatchSource:
             return "iterable", steps
         return "iterable", min(int(n), steps or int(n))
 
-    def batches(self) -> Iterator[Any]:
-        """The batches of one pass (a PyDataset hears ``on_epoch_begin`` / ``on_epoch_end`` as in ``fit``)."""
+    def begin_pass(self) -> None:
+        """Before a pass: a PyDataset hears ``on_epoch_begin`` (and says again how many batches it has)."""
         if self._mode == "index":
             begin = getattr(self.data, "on_epoch_begin", None)
             if callable(begin):
                 begin()
+            self._mode, self.n_batches = self._count(self.data, self.steps)
+
+    def end_pass(self) -> None:
+        """After a pass: a PyDataset hears ``on_epoch_end``, as in ``fit`` (where a careless one reshuffles)."""
+        end = getattr(self.data, "on_epoch_end", None) if self._mode == "index" else None
+        if callable(end):
+            end()
+
+    def batches(self) -> Iterator[Any]:
+        """The batches of one pass (between :meth:`begin_pass` and :meth:`end_pass`)."""
+        if self._mode == "index":
             for i in range(self.n_batches):
                 yield self.data[i]
-            end = getattr(self.data, "on_epoch_end", None)
-            if callable(end):
-                end()
             return
         iterator = self.data if self._mode == "iterator" else iter(self.data)
         for i, batch in enumerate(iterator):
