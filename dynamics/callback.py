@@ -202,6 +202,9 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._last_logs: dict | None = None
         self._epoch_start = None
         self._n_devices = 1
+        self._process, self._processes = 0, 1  # JAX multi-process: this process's index, their count
+        self._share: np.ndarray | None = None  # rows of the validation set this process predicts
+        self._local_fn = None
         self._checked_range = False
         self._warned = False
 
@@ -263,7 +266,10 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._reset()
         self._find_callback_list()
         self._setup_distribution()
-        self.storage.open(self._meta())
+        if self._processes > 1:
+            self._open_parts()
+        else:
+            self.storage.open(self._meta())
         if isinstance(self.source, ArraySource):
             x = self.source.x
             self.storage.set_samples("val", self.source.labels(), self.source.ids,
@@ -305,6 +311,9 @@ class PredictionRecorder(keras.callbacks.Callback):
         dist = keras.distribution.distribution()
         if dist is None:
             return
+        import jax
+
+        self._process, self._processes = jax.process_index(), jax.process_count()
         mesh = dist.device_mesh
         axis = getattr(dist, "batch_dim_name", None)
         if axis in mesh.axis_names:
@@ -316,6 +325,30 @@ class PredictionRecorder(keras.callbacks.Callback):
             callbacks = self._callbacks_ref() if self._callbacks_ref is not None else None
             if callbacks is not None and hasattr(callbacks, "_async_train"):
                 callbacks._async_train = False  # the list decided before the override existed
+
+    def _open_parts(self) -> None:
+        """Several JAX processes: each predicts a share of the validation set and writes it as a part.
+
+        Shares are contiguous blocks, padded to one size by repeating their
+        last sample (the reader keeps a sample once); every process reads the
+        same ``(x_val, y_val)``, so every process knows every share.
+        """
+        from jax.experimental import multihost_utils
+
+        if not isinstance(self.source, ArraySource):
+            raise ArgumentError("with several processes the recorder takes (x_val, y_val) arrays, the same in "
+                                f"every process. Received: validation_data={self.source.name}")
+        n, count = self.source.n, self._processes
+        if n < count:
+            raise ArgumentError(f"{count} processes need at least {count} validation samples. Received: {n}")
+        bounds = np.linspace(0, n, count + 1).astype(int)
+        size = int(np.diff(bounds).max())
+        self._shares = [np.concatenate([np.arange(a, b), np.full(size - (b - a), b - 1)])
+                        for a, b in zip(bounds[:-1], bounds[1:])]
+        self._share = self._shares[self._process]
+        self.storage.open(self._meta(), process=self._process, processes=count,
+                          barrier=multihost_utils.sync_global_devices)
+        self.storage.set_part(self.source.ids[self._share])
 
     def _meta(self) -> dict[str, Any]:
         """What ``meta.json`` says about the training (the storage adds the user's metadata)."""
@@ -333,6 +366,7 @@ class PredictionRecorder(keras.callbacks.Callback):
             "train_subset": None if self.train_ids is None else len(self.train_ids),
             "from_logits": self.from_logits,
             "devices": self._n_devices,
+            "processes": self._processes,
             "validation_input": source.kind if isinstance(source, ArraySource) else source.name,
             "model": self._model_info(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -398,11 +432,13 @@ class PredictionRecorder(keras.callbacks.Callback):
         else:
             current = align(self._first, current, epoch + 1, getattr(self.source, "name", "arrays"))
         proba = self._probabilities(current.raw)
+        if self._share is not None:  # this process keeps its part; the metrics are of the whole set
+            proba = proba[self._share]
         if self.inject_metrics and not any(k.startswith("val_") for k in logs):
             for name, value in self._val_metrics(current.raw, current.y, current.sample_weight).items():
                 logs.setdefault(f"val_{name}", value)
         train_proba = None
-        if self.x_train is not None:
+        if self.x_train is not None and self._process == 0:
             train_proba = self._probabilities(self._predict(self.x_train))
         done = time.perf_counter()
         seconds = done - self._epoch_start if self._epoch_start is not None else None
@@ -449,6 +485,8 @@ class PredictionRecorder(keras.callbacks.Callback):
     # -- the prediction pass -----------------------------------------------
     def _validation_pass(self) -> Pass:
         source = self.source
+        if self._share is not None:
+            return Pass(self._gathered(self._predict(take(source.x, self._share))), source.y, source.ids)
         if isinstance(source, ArraySource):
             return Pass(self._predict(source.x), source.y, source.ids, None, source.x)
         ys, weights, ids, kept = [], [], [], []
@@ -484,7 +522,53 @@ class PredictionRecorder(keras.callbacks.Callback):
                                 f"sample; a pass gave {n} samples, {n_rows(y)} labels and {len(ids_array)} ids")
         return Pass(raw, y, ids_array, sample_weight)
 
+    def _gathered(self, local: np.ndarray) -> np.ndarray:
+        """Every process's share put together, in the validation set's order (the same in every process).
+
+        The metrics are computed from all the samples, identically in every
+        process, so that callbacks such as ``EarlyStopping`` decide alike.
+        """
+        from jax.experimental import multihost_utils
+
+        parts = np.asarray(multihost_utils.process_allgather(local))
+        out = np.empty((self.source.n, *local.shape[1:]), dtype=local.dtype)
+        for rows, part in zip(self._shares, parts):
+            out[rows] = part
+        return out
+
+    def _local_predict(self, x: Any) -> np.ndarray:
+        """Predict on this process's device alone, from its copy of the replicated weights.
+
+        ``model.predict`` cannot run one process's own samples under a
+        multi-process distribution: its outputs span the other processes'
+        devices (jax: "Fetching value for `jax.Array` that spans
+        non-addressable devices is not possible"). DataParallel replicates
+        the weights, so every process holds all of them.
+        """
+        import jax
+
+        def local(variable):
+            value = variable.value
+            if getattr(value, "is_fully_addressable", True):
+                return value
+            if not value.is_fully_replicated:
+                raise ArgumentError("with several processes the recorder needs replicated weights "
+                                    f"(DataParallel). Received: variable {variable.path} sharded as {value.sharding}")
+            return value.addressable_shards[0].data
+
+        model = self.model
+        trainable = [local(v) for v in model.trainable_variables]
+        other = [local(v) for v in model.non_trainable_variables]
+        if self._local_fn is None:
+            self._local_fn = jax.jit(lambda tv, ntv, xb: model.stateless_call(tv, ntv, xb, training=False)[0])
+        n = n_rows(x)
+        outs = [np.asarray(self._local_fn(trainable, other, take(x, np.arange(i, min(n, i + self.batch_size)))))
+                for i in range(0, n, self.batch_size)]
+        return np.concatenate(outs)
+
     def _predict(self, x: Any) -> np.ndarray:
+        if self._processes > 1:
+            return self._local_predict(x)
         n = n_rows(x)
         d = self._n_devices
         batch = max(d, self.batch_size // d * d)  # every batch divides among the devices

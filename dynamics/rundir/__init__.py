@@ -26,6 +26,12 @@ Layout (``format_version`` 2)::
                        P(class 1), or log-probabilities), so that confident
                        predictions keep their precision; float32
                        probabilities on request (see :mod:`.encoding`)
+    val/part-00001-of-00002/ids.npy, epoch_0001.npy, ...
+                       with several processes (JAX multi-process): the ids of
+                       the samples process 1 of 2 predicted, and its epoch
+                       files; the reader merges the parts in the order of
+                       val/ids.npy, keeps a sample predicted twice (padding)
+                       once and refuses a gap
     train/...          the same for the recorded training subset (optional)
     vocabulary.json    words by token id (optional)
 
@@ -57,6 +63,8 @@ TIMING = "timing.csv"
 PROGRESS = "progress.log"
 VOCABULARY = "vocabulary.json"
 EPOCH_FILE = re.compile(r"^epoch_(\d{4,})\.npy$")
+#: The folder of one process's part of a split: ``part-<index>-of-<count>``.
+PART_DIR = re.compile(r"^part-(\d{5})-of-(\d{5})$")
 #: Files and folders a run directory may hold; ``overwrite`` removes only these.
 OWNED = (META, EPOCHS, TIMING, PROGRESS, VOCABULARY, "val", "train")
 

@@ -13,7 +13,7 @@ This module imports numpy and the standard library only (no Keras).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,9 @@ class RecordingStorage:
         self.metadata = dict(metadata or {})
         self.vocabulary = list(vocabulary) if vocabulary is not None else None
         self._writer = None
+        self._part = None  # with several processes: (this process's index, their count)
+        self._part_writer = None
+        self._barrier = None
         self._capture = None
         self._reset()
 
@@ -107,21 +110,44 @@ class RecordingStorage:
         self._encoding: str | None = None
 
     # -- one recording: open -> set_samples -> write_epoch ... -> finish -----
-    def open(self, meta: Mapping[str, Any]) -> None:
+    def open(self, meta: Mapping[str, Any], *, process: int = 0, processes: int = 1,
+             barrier: Callable[[str], None] | None = None) -> None:
         """Start a new recording (forgetting the last one); ``meta`` joins the user's metadata.
 
         With a directory, it is created (or refused if it holds a run and
         ``overwrite`` is off) and the progress capture starts.
+
+        With several processes (``processes > 1``, each one holding a
+        storage), process 0 writes the run directory and every process its
+        part of the validation predictions (:meth:`set_part`); ``barrier(name)``
+        returns once every process has called it (the first process clears
+        and creates the directory before the others write into it, and
+        writes an epoch's row only after their parts of it).
         """
         self.close()
         self._reset()
+        self._part = (int(process), int(processes)) if processes > 1 else None
+        self._barrier = barrier
+        if self._part is not None and (barrier is None or not 0 <= process < processes):
+            raise ArgumentError(f"several processes need a barrier and a process index in [0, {processes}). "
+                                f"Received: process={process}, barrier={barrier!r}")
         if self.directory is None:
+            if self._part is not None:
+                raise ArgumentError("with several processes, each writes its part of a run directory: pass a "
+                                    "directory. Received: directory=None")
             return
         from dynamics.rundir import PROGRESS, RunDirWriter
+        from dynamics.rundir.writer import PartWriter
 
+        if self._part is not None and self._part[0] > 0:
+            barrier("dynamics-open")  # the first process has cleared and created the directory
+            self._part_writer = PartWriter(self.directory, *self._part, dtype=self.dtype)
+            return
         writer = RunDirWriter(self.directory, dtype=self.dtype, overwrite=self.overwrite)
         writer.start({**dict(meta), **self.metadata}, vocabulary=self.vocabulary)
         self._writer = writer
+        if self._part is not None:
+            barrier("dynamics-open")
         if self.capture_progress:
             from dynamics.capture import ProgressCapture
 
@@ -145,19 +171,46 @@ class RecordingStorage:
             if split == "val" and self._writer.meta.get("n_val") != len(labels):
                 self._writer.update_meta(n_val=len(labels))
 
+    def set_part(self, ids: np.ndarray) -> None:
+        """With several processes: the ids of the validation samples this process predicts.
+
+        Its epochs' ``val_proba`` are then those samples' predictions, in
+        this order (a share padded to an equal size may repeat a sample).
+        """
+        if self._part is None:
+            raise ArgumentError("set_part is for a recording of several processes (open(processes=...))")
+        from dynamics.rundir.writer import PartWriter
+
+        self._part_writer = self._part_writer or PartWriter(self.directory, *self._part, dtype=self.dtype)
+        self._part_writer.write_ids(ids)
+
     def write_epoch(self, epoch: int, row: Mapping[str, float], *, val_proba: np.ndarray,
                     train_proba: np.ndarray | None = None, seconds: float | None = None,
                     record_seconds: float | None = None) -> None:
         """Keep one finished epoch: on disk before this returns, with a directory.
 
         ``val_proba`` / ``train_proba`` are probabilities at full precision
-        (float64 or the model's float32); they are encoded here.
+        (float64 or the model's float32); they are encoded here. With several
+        processes, ``val_proba`` is this process's part (see :meth:`set_part`).
         """
         row = dict(row)
         self.epochs.append(int(epoch))
         self.logs.append(row)
         self.seconds.append(seconds)
         self.record_seconds.append(record_seconds)
+        if self._part is not None:
+            from dynamics.rundir.writer import part_folder
+
+            if self._writer is None:  # another process: its part, then the first process writes the row
+                self._part_writer.write_epoch(epoch, val_proba)
+                self._barrier(f"dynamics-epoch-{epoch}")
+                return
+            self._barrier(f"dynamics-epoch-{epoch}")  # every other part of this epoch is on disk
+            if self._writer.meta.get("classes") is None:
+                self._writer.meta["classes"] = _classes(val_proba)
+            self._writer.write_epoch(epoch, row, val_proba=val_proba, train_proba=train_proba, seconds=seconds,
+                                     record_seconds=record_seconds, val_folder=part_folder("val", *self._part))
+            return
         if self._writer is not None:
             if self._writer.meta.get("classes") is None:  # known from the first epoch's outputs
                 self._writer.meta["classes"] = _classes(val_proba)
@@ -222,7 +275,7 @@ class RecordingStorage:
         """
         from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
 
-        if self._writer is not None:
+        if self._writer is not None or self._part_writer is not None:
             from dynamics.rundir import read_run_dir
 
             return read_run_dir(self.directory)

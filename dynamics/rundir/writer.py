@@ -197,11 +197,14 @@ class RunDirWriter:
         train_proba: np.ndarray | None = None,
         seconds: float | None = None,
         record_seconds: float | None = None,
+        val_folder: str = "val",
     ) -> None:
         """Put one finished epoch on disk (predictions first, the table last).
 
         ``val_proba`` / ``train_proba`` are probabilities at full precision
-        (the model's float32 outputs); they are encoded here.
+        (the model's float32 outputs); they are encoded here. ``val_folder``
+        is ``val/part-...`` when this process wrote only its part (the other
+        parts are on disk already: the caller waited for them).
         """
         name = f"epoch_{int(epoch):04d}.npy"
         val_proba = _one_output(val_proba)
@@ -213,7 +216,7 @@ class RunDirWriter:
         elif encoding != self.encoding:
             raise ArgumentError(f"epoch {epoch}'s predictions have shape {val_proba.shape}, unlike the earlier "
                                 f"epochs' (stored as {self.encoding})")
-        _save_npy(self.path / "val" / name, encode(val_proba, encoding))
+        _save_npy(self.path / val_folder / name, encode(val_proba, encoding))
         if train_proba is not None:
             _save_npy(self.path / "train" / name, encode(_one_output(train_proba), encoding))
         row: dict[str, float] = {"epoch": int(epoch)}
@@ -261,6 +264,38 @@ class RunDirWriter:
         self.meta.update(fields)
         self.meta["status"] = status
         self._write_meta()
+
+
+def part_folder(split: str, index: int, count: int) -> str:
+    """The folder, relative to the run directory, of process ``index`` of ``count``'s part of ``split``.
+
+    >>> part_folder("val", 1, 2)
+    'val/part-00001-of-00002'
+    """
+    return f"{split}/part-{int(index):05d}-of-{int(count):05d}"
+
+
+class PartWriter:
+    """What a process other than the first writes: its part of the validation split.
+
+    The first process writes the run directory (:class:`RunDirWriter`) and
+    its own part; the others write only ``val/part-<i>-of-<n>/``: the ids of
+    the samples they predicted and, each epoch, those samples' predictions,
+    before the first process writes the epoch's row.
+    """
+
+    def __init__(self, path: str | os.PathLike, index: int, count: int, *, dtype: str = "float16") -> None:
+        self.path = Path(path)
+        self.folder = self.path / part_folder("val", index, count)
+        self.dtype = dtype
+
+    def write_ids(self, ids: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _save_npy(self.folder / "ids.npy", np.asarray(ids, dtype=np.int64))
+
+    def write_epoch(self, epoch: int, val_proba: np.ndarray) -> None:
+        proba = _one_output(val_proba)
+        _save_npy(self.folder / f"epoch_{int(epoch):04d}.npy", encode(proba, encoding_for(self.dtype, proba.ndim)))
 
 
 def _one_output(proba: Any) -> np.ndarray:
