@@ -9,21 +9,19 @@ memory), and the validation input is read by :mod:`dynamics.callback_sources`.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import random
 import sys
 import time
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dynamics.callback_data import check_pair, class_labels, n_rows, pad_rows, sigmoid, softmax, take
-from dynamics.callback_sources import ArraySource, BatchSource, Pass, align, check_ids, source_for, stacked
+from dynamics.callback_placement import Placement, callback_list, randomness_kept
+from dynamics.callback_data import check_pair, class_labels, n_rows, pad_rows, probabilities, take, train_rows
+from dynamics.callback_sources import ArraySource, BatchSource, Pass, align, check_ids, source_for
 from dynamics.errors import ArgumentError
 from dynamics.kerasenv import backend_version, import_keras
 from dynamics.run import Event
@@ -162,7 +160,7 @@ class PredictionRecorder(keras.callbacks.Callback):
         self.x_train = self.y_train = self.train_ids = None
         if train_data is not None:
             x_tr, y_tr = check_pair("train_data", train_data)
-            self.train_ids = self._subset(train_subset, n_rows(x_tr), seed)
+            self.train_ids = train_rows(train_subset, n_rows(x_tr), seed)
             self.x_train, self.y_train = take(x_tr, self.train_ids), np.asarray(y_tr)[self.train_ids]
         elif train_subset is not None:
             raise ArgumentError(
@@ -177,34 +175,13 @@ class PredictionRecorder(keras.callbacks.Callback):
             if dist is not None and int(np.prod(dist.device_mesh.shape)) > 1:
                 self._install_step_sync()
 
-    @staticmethod
-    def _subset(train_subset: Any, n: int, seed: int) -> np.ndarray:
-        if train_subset is None:
-            return np.arange(n)
-        if isinstance(train_subset, (int, np.integer)) and not isinstance(train_subset, bool):
-            if not 1 <= train_subset <= n:
-                raise ArgumentError(
-                    f"train_subset must be between 1 and the {n} training samples. "
-                    f"Received: train_subset={train_subset}"
-                )
-            return np.sort(np.random.default_rng(seed).choice(n, size=int(train_subset), replace=False))
-        index = np.asarray(train_subset)
-        if index.ndim != 1 or index.size == 0 or index.dtype.kind not in "iu" or index.min() < 0 or index.max() >= n:
-            raise ArgumentError(
-                f"train_subset must be an int or row indices in [0, {n}). Received: train_subset={train_subset!r}"
-            )
-        return index
-
     # -- state -------------------------------------------------------------
     def _reset(self) -> None:
         self._first: Pass | None = None  # the first epoch's pass: later passes must match it
         self._callbacks_ref = None
         self._last_logs: dict | None = None
         self._epoch_start = None
-        self._n_devices = 1
-        self._process, self._processes = 0, 1  # JAX multi-process: this process's index, their count
-        self._share: np.ndarray | None = None  # rows of the validation set this process predicts
-        self._local_fn = None
+        self.placement = Placement(keras)
         self._checked_range = False
         self._warned = False
 
@@ -266,7 +243,7 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._reset()
         self._find_callback_list()
         self._setup_distribution()
-        if self._processes > 1:
+        if self.placement.processes > 1:
             self._open_parts()
         else:
             self.storage.open(self._meta())
@@ -278,20 +255,8 @@ class PredictionRecorder(keras.callbacks.Callback):
             self.storage.set_samples("train", class_labels(self.y_train), self.train_ids)
 
     def _find_callback_list(self) -> None:
-        """Run before callbacks that read val_* logs (they see logs in list order).
-
-        Keras gives a callback no handle on its ``CallbackList``; the list is
-        found as the holder of a list (its public ``callbacks``) that holds
-        this recorder (about 50 ms once per ``fit``, on a heap of 220,000
-        objects with Keras and JAX loaded).
-        """
-        owner = None
-        for holder in gc.get_referrers(self):
-            if type(holder) is list:
-                for candidate in gc.get_referrers(holder):
-                    if isinstance(candidate, keras.callbacks.CallbackList) and candidate.callbacks is holder \
-                            and candidate.model is self.model:
-                        owner = candidate
+        """Run before callbacks that read val_* logs (they see logs in list order)."""
+        owner = callback_list(self, keras)
         if owner is None:
             return
         self._callbacks_ref = weakref.ref(owner)
@@ -306,49 +271,22 @@ class PredictionRecorder(keras.callbacks.Callback):
             callbacks.insert(0, callbacks.pop(mine))
 
     def _setup_distribution(self) -> None:
-        if keras.backend.backend() != "jax":
-            return
-        dist = keras.distribution.distribution()
-        if dist is None:
-            return
-        import jax
-
-        self._process, self._processes = jax.process_index(), jax.process_count()
-        mesh = dist.device_mesh
-        axis = getattr(dist, "batch_dim_name", None)
-        if axis in mesh.axis_names:
-            self._n_devices = int(mesh.shape[mesh.axis_names.index(axis)])
-        else:
-            self._n_devices = int(np.prod(mesh.shape))
-        if int(np.prod(mesh.shape)) > 1 and "on_train_batch_end" not in self.__dict__:
+        self.placement = Placement(keras)
+        if self.placement.mesh_size > 1 and "on_train_batch_end" not in self.__dict__:
             self._install_step_sync()
             callbacks = self._callbacks_ref() if self._callbacks_ref is not None else None
             if callbacks is not None and hasattr(callbacks, "_async_train"):
                 callbacks._async_train = False  # the list decided before the override existed
 
     def _open_parts(self) -> None:
-        """Several JAX processes: each predicts a share of the validation set and writes it as a part.
-
-        Shares are contiguous blocks, padded to one size by repeating their
-        last sample (the reader keeps a sample once); every process reads the
-        same ``(x_val, y_val)``, so every process knows every share.
-        """
-        from jax.experimental import multihost_utils
-
+        """Several JAX processes: each predicts a share of the validation set and writes it as a part."""
         if not isinstance(self.source, ArraySource):
             raise ArgumentError("with several processes the recorder takes (x_val, y_val) arrays, the same in "
                                 f"every process. Received: validation_data={self.source.name}")
-        n, count = self.source.n, self._processes
-        if n < count:
-            raise ArgumentError(f"{count} processes need at least {count} validation samples. Received: {n}")
-        bounds = np.linspace(0, n, count + 1).astype(int)
-        size = int(np.diff(bounds).max())
-        self._shares = [np.concatenate([np.arange(a, b), np.full(size - (b - a), b - 1)])
-                        for a, b in zip(bounds[:-1], bounds[1:])]
-        self._share = self._shares[self._process]
-        self.storage.open(self._meta(), process=self._process, processes=count,
-                          barrier=multihost_utils.sync_global_devices)
-        self.storage.set_part(self.source.ids[self._share])
+        share = self.placement.split(self.source.n)
+        self.storage.open(self._meta(), process=self.placement.process, processes=self.placement.processes,
+                          barrier=self.placement.barrier)
+        self.storage.set_part(self.source.ids[share])
 
     def _meta(self) -> dict[str, Any]:
         """What ``meta.json`` says about the training (the storage adds the user's metadata)."""
@@ -365,8 +303,8 @@ class PredictionRecorder(keras.callbacks.Callback):
             "verbose": self.params.get("verbose") if self.params else None,
             "train_subset": None if self.train_ids is None else len(self.train_ids),
             "from_logits": self.from_logits,
-            "devices": self._n_devices,
-            "processes": self._processes,
+            "devices": self.placement.n_devices,
+            "processes": self.placement.processes,
             "validation_input": source.kind if isinstance(source, ArraySource) else source.name,
             "model": self._model_info(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -415,7 +353,7 @@ class PredictionRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         try:
-            with _training_randomness_kept():
+            with randomness_kept(keras.backend.backend()):
                 self._record_epoch(epoch, logs if logs is not None else {})
         except BaseException:
             self.close()  # fit stops here, without on_train_end: give sys.stdout back
@@ -432,13 +370,14 @@ class PredictionRecorder(keras.callbacks.Callback):
         else:
             current = align(self._first, current, epoch + 1, getattr(self.source, "name", "arrays"))
         proba = self._probabilities(current.raw)
-        if self._share is not None:  # this process keeps its part; the metrics are of the whole set
-            proba = proba[self._share]
+        share = self.placement.share
+        if share is not None:  # this process keeps its part; the metrics are of the whole set
+            proba = proba[share]
         if self.inject_metrics and not any(k.startswith("val_") for k in logs):
             for name, value in self._val_metrics(current.raw, current.y, current.sample_weight).items():
                 logs.setdefault(f"val_{name}", value)
         train_proba = None
-        if self.x_train is not None and self._process == 0:
+        if self.x_train is not None and self.placement.process == 0:
             train_proba = self._probabilities(self._predict(self.x_train))
         done = time.perf_counter()
         seconds = done - self._epoch_start if self._epoch_start is not None else None
@@ -485,92 +424,26 @@ class PredictionRecorder(keras.callbacks.Callback):
     # -- the prediction pass -----------------------------------------------
     def _validation_pass(self) -> Pass:
         source = self.source
-        if self._share is not None:
-            return Pass(self._gathered(self._predict(take(source.x, self._share))), source.y, source.ids)
+        share = self.placement.share
+        if share is not None:
+            return Pass(self.placement.gather(self._predict(take(source.x, share)), source.n), source.y, source.ids)
         if isinstance(source, ArraySource):
             return Pass(self._predict(source.x), source.y, source.ids, None, source.x)
-        ys, weights, ids, kept = [], [], [], []
-        d = self._n_devices
+        return source.run_pass(self._predict_batches, self.placement.n_devices)
 
-        def inputs():
-            for batch in source.batches():
-                x, y, sample_weight, batch_ids = source.split(batch)
-                n = n_rows(x)
-                pad = (-n) % d
-                ys.append(y)
-                weights.append(sample_weight)
-                ids.append(batch_ids)
-                kept.append(np.arange(n + pad) < n)
-                yield (pad_rows(x, n, pad) if pad else x,)
-
-        source.begin_pass()
+    def _predict_batches(self, inputs: Iterator[tuple], steps: int | None) -> np.ndarray:
         with warnings.catch_warnings():
             # the generator ends where the pass ends: Keras's "ran out of data" is no news here
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-            out = self.model.predict(inputs(), steps=source.n_batches, verbose=0)
-        source.end_pass()
+            out = self.model.predict(inputs, steps=steps, verbose=0)
         self._one_output(out)
-        if not ys:
-            raise ArgumentError(f"validation_data={source.name} gave no batch in a pass")
-        raw = np.asarray(out)[np.concatenate(kept)]
-        y = stacked(ys)
-        n = len(raw)
-        sample_weight = None if any(w is None for w in weights) else stacked(weights)
-        ids_array = stacked(ids) if all(i is not None for i in ids) else np.arange(n)
-        if len(ids_array) != n or n_rows(y) != n:
-            raise ArgumentError(f"validation_data={source.name}: each batch needs one label (and one id) per "
-                                f"sample; a pass gave {n} samples, {n_rows(y)} labels and {len(ids_array)} ids")
-        return Pass(raw, y, ids_array, sample_weight)
-
-    def _gathered(self, local: np.ndarray) -> np.ndarray:
-        """Every process's share put together, in the validation set's order (the same in every process).
-
-        The metrics are computed from all the samples, identically in every
-        process, so that callbacks such as ``EarlyStopping`` decide alike.
-        """
-        from jax.experimental import multihost_utils
-
-        parts = np.asarray(multihost_utils.process_allgather(local))
-        out = np.empty((self.source.n, *local.shape[1:]), dtype=local.dtype)
-        for rows, part in zip(self._shares, parts):
-            out[rows] = part
-        return out
-
-    def _local_predict(self, x: Any) -> np.ndarray:
-        """Predict on this process's device alone, from its copy of the replicated weights.
-
-        ``model.predict`` cannot run one process's own samples under a
-        multi-process distribution: its outputs span the other processes'
-        devices (jax: "Fetching value for `jax.Array` that spans
-        non-addressable devices is not possible"). DataParallel replicates
-        the weights, so every process holds all of them.
-        """
-        import jax
-
-        def local(variable):
-            value = variable.value
-            if getattr(value, "is_fully_addressable", True):
-                return value
-            if not value.is_fully_replicated:
-                raise ArgumentError("with several processes the recorder needs replicated weights "
-                                    f"(DataParallel). Received: variable {variable.path} sharded as {value.sharding}")
-            return value.addressable_shards[0].data
-
-        model = self.model
-        trainable = [local(v) for v in model.trainable_variables]
-        other = [local(v) for v in model.non_trainable_variables]
-        if self._local_fn is None:
-            self._local_fn = jax.jit(lambda tv, ntv, xb: model.stateless_call(tv, ntv, xb, training=False)[0])
-        n = n_rows(x)
-        outs = [np.asarray(self._local_fn(trainable, other, take(x, np.arange(i, min(n, i + self.batch_size)))))
-                for i in range(0, n, self.batch_size)]
-        return np.concatenate(outs)
+        return np.asarray(out)
 
     def _predict(self, x: Any) -> np.ndarray:
-        if self._processes > 1:
-            return self._local_predict(x)
+        if self.placement.processes > 1:
+            return self.placement.local_predict(self.model, x, self.batch_size)
         n = n_rows(x)
-        d = self._n_devices
+        d = self.placement.n_devices
         batch = max(d, self.batch_size // d * d)  # every batch divides among the devices
         pad = (-n) % d
         if pad:
@@ -588,23 +461,9 @@ class PredictionRecorder(keras.callbacks.Callback):
             )
 
     def _probabilities(self, raw: np.ndarray) -> np.ndarray:
-        raw = np.asarray(raw, dtype=np.float64)
-        width = 1 if raw.ndim == 1 else int(np.prod(raw.shape[1:]))
-        if width == 1:
-            z = raw.reshape(len(raw))
-            proba = sigmoid(z) if self.from_logits else z
-        else:
-            z = raw.reshape(len(raw), width)
-            proba = softmax(z) if self.from_logits else z
-        if not self._checked_range:
-            self._checked_range = True
-            finite = proba[np.isfinite(proba)]
-            if finite.size and (finite.min() < -1e-6 or finite.max() > 1 + 1e-6):
-                raise ArgumentError(
-                    "the model's outputs are not probabilities (they fall outside [0, 1]); "
-                    "if it outputs logits, pass from_logits=True. Received: from_logits=False"
-                )
-        return np.clip(proba, 0.0, 1.0)
+        proba = probabilities(raw, from_logits=self.from_logits, check=not self._checked_range)
+        self._checked_range = True
+        return proba
 
     def _val_metrics(self, raw: np.ndarray, y: Any, sample_weight: Any = None) -> dict[str, float]:
         """val_loss and the compiled metrics, as ``model.evaluate`` computes them."""
@@ -633,27 +492,3 @@ class PredictionRecorder(keras.callbacks.Callback):
                     continue
         return out
 
-
-@contextlib.contextmanager
-def _training_randomness_kept():
-    """The recorder's pass leaves the global random states as it found them.
-
-    On torch, ``model.predict`` iterates a torch ``DataLoader``, which draws a
-    seed from torch's global generator -- the one that shuffles the next
-    epoch's training batches; without this, recording changes the training
-    after epoch 1 (seen: the same seed, other epoch-2 losses with a
-    generator than with arrays).
-    """
-    saved = random.getstate(), np.random.get_state()
-    torch = sys.modules.get("torch") if keras.backend.backend() == "torch" else None
-    torch_state = torch.random.get_rng_state() if torch is not None else None
-    cuda_state = torch.cuda.get_rng_state_all() if torch is not None and torch.cuda.is_initialized() else None
-    try:
-        yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-        if torch_state is not None:
-            torch.random.set_rng_state(torch_state)
-        if cuda_state is not None:
-            torch.cuda.set_rng_state_all(cuda_state)

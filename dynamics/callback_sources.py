@@ -24,13 +24,13 @@ tensors become numpy arrays through their own ``numpy()``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from dynamics.callback_data import check_pair, class_labels, n_rows
+from dynamics.callback_data import check_pair, class_labels, n_rows, pad_rows
 from dynamics.errors import ArgumentError
 
 
@@ -192,6 +192,40 @@ class BatchSource:
         if self._mode == "iterator":
             raise ArgumentError(f"validation_data={self.name} ended before the {self.n_batches} batches of a "
                                 f"pass. Received: steps={self.n_batches}")
+
+    def run_pass(self, predict: Callable[[Iterator[tuple], int | None], np.ndarray], n_devices: int = 1) -> Pass:
+        """One pass: ``predict(inputs, steps)`` gets ``(x,)`` of every batch, the labels are kept on the way.
+
+        Each batch is padded (its last row repeated) to a multiple of
+        ``n_devices``, and the padding's outputs dropped.
+        """
+        ys, weights, ids, kept = [], [], [], []
+
+        def inputs() -> Iterator[tuple]:
+            for batch in self.batches():
+                x, y, sample_weight, batch_ids = self.split(batch)
+                n = n_rows(x)
+                pad = (-n) % n_devices
+                ys.append(y)
+                weights.append(sample_weight)
+                ids.append(batch_ids)
+                kept.append(np.arange(n + pad) < n)
+                yield (pad_rows(x, n, pad) if pad else x,)
+
+        self.begin_pass()
+        out = predict(inputs(), self.n_batches)
+        self.end_pass()
+        if not ys:
+            raise ArgumentError(f"validation_data={self.name} gave no batch in a pass")
+        raw = np.asarray(out)[np.concatenate(kept)]
+        y = stacked(ys)
+        n = len(raw)
+        sample_weight = None if any(w is None for w in weights) else stacked(weights)
+        ids_array = stacked(ids) if all(i is not None for i in ids) else np.arange(n)
+        if len(ids_array) != n or n_rows(y) != n:
+            raise ArgumentError(f"validation_data={self.name}: each batch needs one label (and one id) per "
+                                f"sample; a pass gave {n} samples, {n_rows(y)} labels and {len(ids_array)} ids")
+        return Pass(raw, y, ids_array, sample_weight)
 
     def split(self, batch: Any) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """``(x, y, sample_weight, ids)`` of one batch, as numpy arrays."""
