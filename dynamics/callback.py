@@ -56,7 +56,13 @@ class PredictionRecorder(keras.callbacks.Callback):
     Under ``keras.distribution.DataParallel`` on JAX the recorder waits for
     each training step to finish (XLA's CPU all-reduce can deadlock when
     steps overlap) and pads its own prediction batches so they divide evenly
-    among the devices.
+    among the devices. With several JAX processes (``jax.distributed`` /
+    ``keras.distribution.initialize``, ``DataParallel`` with
+    ``auto_shard_dataset=False``), give every process the same
+    ``(x_val, y_val)`` and the same ``directory`` (a shared filesystem): each
+    process predicts one share of the samples on its own device and writes it
+    as a part of the run directory (see :mod:`dynamics.rundir`); the metrics
+    come from all the shares, the same in every process.
 
     Args:
         validation_data: What ``fit(validation_data=...)`` accepts: a tuple
