@@ -23,6 +23,7 @@ __all__ = [
     "LiveDiagnosis",
     "Predictions",
     "PredictionRecorder",
+    "RecordingStorage",
     "Run",
     "RunMeta",
     "load_run",
@@ -36,6 +37,7 @@ _LAZY = {
     "load_runs": ("dynamics.io", "load_runs"),
     "PredictionRecorder": ("dynamics.callback", "PredictionRecorder"),
     "LiveDiagnosis": ("dynamics.live", "LiveDiagnosis"),
+    "RecordingStorage": ("dynamics.rundir.storage", "RecordingStorage"),
 }
 
 

@@ -2,6 +2,9 @@
 
 This module imports Keras (through :func:`dynamics.kerasenv.import_keras`, so
 a program that has not chosen a backend gets JAX rather than a failed import).
+The callback measures; what it measures is kept by a
+:class:`~dynamics.rundir.storage.RecordingStorage` (a run directory or
+memory), and the validation input is read by :mod:`dynamics.callback_sources`.
 """
 
 from __future__ import annotations
@@ -10,16 +13,19 @@ import sys
 import time
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dynamics.callback_data import check_pair, class_labels, n_rows, pad_rows, sigmoid, softmax, take
+from dynamics.callback_placement import Placement, callback_list, randomness_kept
+from dynamics.callback_data import check_pair, class_labels, n_rows, pad_rows, probabilities, take, train_rows
+from dynamics.callback_sources import ArraySource, BatchSource, Pass, align, check_ids, source_for
 from dynamics.errors import ArgumentError
 from dynamics.kerasenv import backend_version, import_keras
 from dynamics.run import Event
+from dynamics.rundir.storage import RecordingStorage
 
 keras = import_keras(respect_config=True)
 
@@ -50,50 +56,62 @@ class PredictionRecorder(keras.callbacks.Callback):
     Under ``keras.distribution.DataParallel`` on JAX the recorder waits for
     each training step to finish (XLA's CPU all-reduce can deadlock when
     steps overlap) and pads its own prediction batches so they divide evenly
-    among the devices.
+    among the devices. With several JAX processes (``jax.distributed`` /
+    ``keras.distribution.initialize``, ``DataParallel`` with
+    ``auto_shard_dataset=False``), give every process the same
+    ``(x_val, y_val)`` and the same ``directory`` (a shared filesystem): each
+    process predicts one share of the samples on its own device and writes it
+    as a part of the run directory (see :mod:`dynamics.rundir`); the metrics
+    come from all the shares, the same in every process.
 
     Args:
-        validation_data: Tuple ``(x_val, y_val)`` of arrays (``x_val`` may be
-            a dict or list of arrays for a multi-input model). Labels may be
-            0/1, sparse class indices or one-hot.
+        validation_data: What ``fit(validation_data=...)`` accepts: a tuple
+            ``(x_val, y_val)`` of arrays (``x_val`` may be a dict or list of
+            arrays for a multi-input model), a ``keras.utils.PyDataset``, a
+            generator (with ``steps``), a ``tf.data.Dataset`` or a torch
+            ``DataLoader`` yielding ``(x, y)`` or ``(x, y, sample_weight)``.
+            Labels may be 0/1, sparse class indices or one-hot; from batches
+            they are taken as the batches go by. Every epoch must go over the
+            same samples: a shuffling loader, or one whose number of samples
+            changes, is refused with one line (see
+            :func:`dynamics.callback_sources.align`).
         directory: Run directory to write, or ``None`` to keep everything in
             memory (see :attr:`run`).
-        train_data: Optional tuple ``(x_train, y_train)``: training samples
-            whose predictions are recorded too (for forgetting events and
-            data maps).
+        storage: A :class:`~dynamics.rundir.storage.RecordingStorage`, for
+            whoever builds it themselves; then leave ``directory``,
+            ``dtype``, ``overwrite``, ``metadata``, ``vocabulary`` and
+            ``capture_progress`` out (they are its arguments).
+        train_data: Optional tuple ``(x_train, y_train)`` of arrays:
+            training samples whose predictions are recorded too (for
+            forgetting events and data maps).
         train_subset: Which rows of ``train_data`` to record: ``None`` for
             all, an int ``k`` for ``k`` rows drawn once with ``seed``, or a
             sequence of row indices.
-        sample_ids: Index of each validation sample in its dataset (default
-            ``0..n-1``), kept with the predictions.
+        sample_ids: With arrays, the index of each validation sample in its
+            dataset (default ``0..n-1``), kept with the predictions. With
+            batches, where each batch carries the ids: ``2`` for batches
+            ``(x, y, ids)``, or a key of the input dict (taken out before
+            predicting); by default the samples' order.
+        steps: Batches per epoch of a generator or an infinite dataset (as
+            ``validation_steps`` in ``fit``); with a finite dataset, at most
+            that many.
         from_logits: Whether the model outputs logits rather than
             probabilities; they are turned into probabilities with a sigmoid
             (one output) or a softmax (several).
         inject_metrics: Whether to compute ``val_loss`` / ``val_<metric>``
             and add them to the epoch logs when Keras has not.
-        batch_size: Batch size of the recorder's prediction pass.
-        dtype: ``"float16"`` (default) or ``"float32"``: storage size of
-            the predictions. ``"float16"`` stores them in log space -- the
-            logit of a sigmoid output, the log-probabilities of a softmax --
-            computed in float64 from the model's outputs and clipped as
-            Keras clips them, so a confidently wrong sample keeps its loss
-            (to 0.008 nats) in 2 bytes; ``"float32"`` stores the
-            probabilities themselves, exactly. Either way they read back as
-            float32 probabilities (see :mod:`dynamics.rundir.encoding`).
-        capture_progress: Copy the progress output printed during ``fit``
-            into ``progress.log`` in ``directory``.
-        overwrite: Replace a run already recorded in ``directory``.
-        metadata: Extra facts for ``meta.json`` (seed, dataset, options...).
-        vocabulary: Words by token id, saved so samples can be shown as text
-            (the validation inputs are saved with them).
+        batch_size: Batch size of the recorder's prediction pass over arrays
+            (batches are predicted as they come).
         seed: Seed for drawing ``train_subset``.
-        top_k: For many classes (K >> 10), store each sample compactly in
-            ``directory``: the ``top_k`` most probable classes and their
-            probabilities, the true class's probability, the entropy and the
-            Brier score (18 bytes a sample for ``top_k=3``, against 2 bytes a
-            class). Everything but temperature scaling and the Brier
-            decomposition is computed from it (see
-            :mod:`dynamics.rundir.compact`). Needs ``directory``.
+        dtype, overwrite, metadata, vocabulary, capture_progress, top_k: Arguments
+            of the :class:`~dynamics.rundir.storage.RecordingStorage` the
+            recorder builds (defaults ``"float16"``, ``False``, ``None``,
+            ``None``, ``True``, ``None``): storage precision, replacing a
+            recorded run, extra facts for ``meta.json``, words by token id,
+            copying the progress output into ``progress.log``, and for many
+            classes (K >> 10) compact storage of the ``top_k`` most probable
+            classes per sample (:mod:`dynamics.rundir.compact`; needs
+            ``directory``).
 
     Example:
 
@@ -110,117 +128,105 @@ class PredictionRecorder(keras.callbacks.Callback):
 
     def __init__(
         self,
-        validation_data: tuple[Any, Any],
+        validation_data: Any,
         directory: str | Path | None = None,
         *,
+        storage: RecordingStorage | None = None,
         train_data: tuple[Any, Any] | None = None,
         train_subset: int | Sequence[int] | None = None,
-        sample_ids: Sequence[int] | None = None,
+        sample_ids: Sequence[int] | int | str | None = None,
+        steps: int | None = None,
         from_logits: bool = False,
         inject_metrics: bool = True,
         batch_size: int = 256,
-        dtype: str = "float16",
-        capture_progress: bool = True,
-        overwrite: bool = False,
+        seed: int = 0,
+        dtype: str | None = None,
+        overwrite: bool | None = None,
         metadata: Mapping[str, Any] | None = None,
         vocabulary: Sequence[str] | None = None,
-        seed: int = 0,
+        capture_progress: bool | None = None,
         top_k: int | None = None,
     ) -> None:
         super().__init__()
-        if top_k is not None and directory is None:
-            raise ArgumentError(f"compact storage is written to a run directory; pass directory=... "
-                                f"Received: top_k={top_k!r}, directory=None")
-        self.top_k = top_k
-        self.x_val, self.y_val = check_pair("validation_data", validation_data)
-        self.n_val = n_rows(self.x_val)
-        if sample_ids is None:
-            self.sample_ids = np.arange(self.n_val)
-        else:
-            self.sample_ids = np.asarray(sample_ids)
-            if self.sample_ids.shape != (self.n_val,) or self.sample_ids.dtype.kind not in "iu":
-                raise ArgumentError(
-                    f"sample_ids must be {self.n_val} integers, one per validation sample. "
-                    f"Received: sample_ids of shape {self.sample_ids.shape} and dtype {self.sample_ids.dtype}"
-                )
+        self.source = source_for(validation_data, steps=steps, sample_ids=sample_ids)
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ArgumentError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
-        if dtype not in ("float16", "float32"):
-            raise ArgumentError(f'dtype must be "float16" or "float32". Received: dtype={dtype!r}')
+        shortcuts = {"directory": directory, "dtype": dtype, "overwrite": overwrite, "metadata": metadata,
+                     "vocabulary": vocabulary, "capture_progress": capture_progress, "top_k": top_k}
+        if storage is not None:
+            if not isinstance(storage, RecordingStorage):
+                raise ArgumentError(f"storage must be a RecordingStorage. Received: storage={type(storage).__name__}")
+            given = [k for k, v in shortcuts.items() if v is not None]
+            if given:
+                raise ArgumentError(f"pass {', '.join(given)} to the RecordingStorage, not beside it. "
+                                    f"Received: storage and {given[0]}={shortcuts[given[0]]!r}")
+            self.storage = storage
+        else:
+            self.storage = RecordingStorage(
+                directory, dtype=dtype or "float16", overwrite=bool(overwrite),
+                capture_progress=True if capture_progress is None else capture_progress,
+                metadata=metadata, vocabulary=vocabulary, top_k=top_k,
+            )
         self.x_train = self.y_train = self.train_ids = None
         if train_data is not None:
             x_tr, y_tr = check_pair("train_data", train_data)
-            n_tr = n_rows(x_tr)
-            self.train_ids = self._subset(train_subset, n_tr, seed)
+            self.train_ids = train_rows(train_subset, n_rows(x_tr), seed)
             self.x_train, self.y_train = take(x_tr, self.train_ids), np.asarray(y_tr)[self.train_ids]
         elif train_subset is not None:
             raise ArgumentError(
                 f"train_subset needs train_data. Received: train_subset={train_subset!r}, train_data=None"
             )
-        self.directory = Path(directory) if directory is not None else None
         self.from_logits = bool(from_logits)
         self.inject_metrics = bool(inject_metrics)
         self.batch_size = int(batch_size)
-        self.dtype = dtype
-        self.capture_progress = bool(capture_progress)
-        self.overwrite = bool(overwrite)
-        self.metadata = dict(metadata or {})
-        self.vocabulary = list(vocabulary) if vocabulary is not None else None
         self._reset()
         if keras.backend.backend() == "jax":
             dist = keras.distribution.distribution()
             if dist is not None and int(np.prod(dist.device_mesh.shape)) > 1:
                 self._install_step_sync()
 
-    @staticmethod
-    def _subset(train_subset: Any, n: int, seed: int) -> np.ndarray:
-        if train_subset is None:
-            return np.arange(n)
-        if isinstance(train_subset, (int, np.integer)) and not isinstance(train_subset, bool):
-            if not 1 <= train_subset <= n:
-                raise ArgumentError(
-                    f"train_subset must be between 1 and the {n} training samples. "
-                    f"Received: train_subset={train_subset}"
-                )
-            return np.sort(np.random.default_rng(seed).choice(n, size=int(train_subset), replace=False))
-        index = np.asarray(train_subset)
-        if index.ndim != 1 or index.size == 0 or index.dtype.kind not in "iu" or index.min() < 0 or index.max() >= n:
-            raise ArgumentError(
-                f"train_subset must be an int or row indices in [0, {n}). Received: train_subset={train_subset!r}"
-            )
-        return index
-
     # -- state -------------------------------------------------------------
     def _reset(self) -> None:
-        self.epochs: list[int] = []
-        self.logs: list[dict[str, float]] = []
-        self.seconds: list[float] = []
-        self.record_seconds: list[float] = []
-        self._val_stored: list[np.ndarray] = []
-        self._train_stored: list[np.ndarray] = []
-        self._encoding: str | None = None
-        self.events: list[Event] = []
-        self._writer = None
-        self._capture = None
+        self._first: Pass | None = None  # the first epoch's pass: later passes must match it
         self._callbacks_ref = None
         self._last_logs: dict | None = None
         self._epoch_start = None
-        self._n_devices = 1
+        self.placement = Placement(keras)
         self._checked_range = False
+        self._warned = False
+
+    @property
+    def directory(self) -> Path | None:
+        return self.storage.directory
+
+    @property
+    def epochs(self) -> list[int]:
+        """The recorded epochs (1-based)."""
+        return self.storage.epochs
+
+    @property
+    def logs(self) -> list[dict[str, float]]:
+        """Each recorded epoch's logs, the injected ``val_*`` values included."""
+        return self.storage.logs
+
+    @property
+    def seconds(self) -> list[float | None]:
+        return self.storage.seconds
+
+    @property
+    def record_seconds(self) -> list[float | None]:
+        """Seconds of the recorder's own pass, each epoch."""
+        return self.storage.record_seconds
 
     @property
     def val_proba(self):
         """The validation probabilities kept in memory (without ``directory``), one float32 array per epoch."""
-        from dynamics.rundir.encoding import EncodedEpochs
-
-        return EncodedEpochs(self._val_stored, self._encoding or "proba-float32")
+        return self.storage.val_proba
 
     @property
     def train_proba(self):
         """The same for the recorded training samples."""
-        from dynamics.rundir.encoding import EncodedEpochs
-
-        return EncodedEpochs(self._train_stored, self._encoding or "proba-float32")
+        return self.storage.train_proba
 
     @property
     def run(self):
@@ -229,43 +235,43 @@ class PredictionRecorder(keras.callbacks.Callback):
         Read back from ``directory`` when there is one (memory-mapped), else
         built from memory.
         """
-        from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
+        return self.storage.to_run()
 
-        if self.directory is not None and self._writer is not None:
-            from dynamics.rundir import read_run_dir
+    def close(self) -> None:
+        """Stop copying the progress output; safe at any time, and twice.
 
-            return read_run_dir(self.directory)
-        table = make_epoch_table(dict(zip(self.epochs, self.logs)))
-        timing = make_epoch_table(
-            {e: {"seconds": s, "record_seconds": r} for e, s, r in zip(self.epochs, self.seconds, self.record_seconds)}
-        )
-        meta = RunMeta(source="<PredictionRecorder>", format="recorded", era="keras3",
-                       n_val=self.n_val, classes=self._classes if self.epochs else None,
-                       extra=dict(self.metadata))
-        preds = Predictions(np.asarray(self.epochs), class_labels(self.y_val), self.val_proba, self.sample_ids)
-        train = None
-        if self.x_train is not None:
-            train = Predictions(np.asarray(self.epochs), class_labels(self.y_train), self.train_proba, self.train_ids)
-        return Run(epochs=table, meta=meta, events=list(self.events), timing=timing,
-                   predictions=preds, train_predictions=train)
+        ``fit`` ends a recording itself (``on_train_end``); call this in a
+        ``finally`` when ``fit`` may raise, so that ``sys.stdout`` is given
+        back. A run directory closed before its end stays ``"running"``,
+        which is how a reader tells an interrupted run.
+        """
+        self.storage.close()
 
     # -- training hooks ----------------------------------------------------
     def on_train_begin(self, logs=None):
-        self._stop_capture()
+        self.close()
         self._reset()
-        self._find_callback_list(sys._getframe(1))
+        self._find_callback_list()
         self._setup_distribution()
-        if self.directory is not None:
-            self._start_directory()
+        if self.placement.processes > 1:
+            self._open_parts()
+        else:
+            self.storage.open(self._meta())
+        if isinstance(self.source, ArraySource):
+            x = self.source.x
+            self.storage.set_samples("val", self.source.labels(), self.source.ids,
+                                     inputs=x if isinstance(x, np.ndarray) else None)
+        if self.y_train is not None:
+            self.storage.set_samples("train", class_labels(self.y_train), self.train_ids)
 
-    def _find_callback_list(self, frame: Any) -> None:
+    def _find_callback_list(self) -> None:
         """Run before callbacks that read val_* logs (they see logs in list order)."""
-        owner = frame.f_locals.get("self") if frame is not None else None
-        if not isinstance(owner, keras.callbacks.CallbackList):
+        owner = callback_list(self, keras)
+        if owner is None:
             return
         self._callbacks_ref = weakref.ref(owner)
         callbacks = owner.callbacks
-        if not self.inject_metrics or self not in callbacks:
+        if not self.inject_metrics:
             return
         mine = callbacks.index(self)
         passive = (keras.callbacks.ProgbarLogger, keras.callbacks.History, PredictionRecorder)
@@ -275,60 +281,44 @@ class PredictionRecorder(keras.callbacks.Callback):
             callbacks.insert(0, callbacks.pop(mine))
 
     def _setup_distribution(self) -> None:
-        if keras.backend.backend() != "jax":
-            return
-        dist = keras.distribution.distribution()
-        if dist is None:
-            return
-        mesh = dist.device_mesh
-        axis = getattr(dist, "batch_dim_name", None)
-        if axis in mesh.axis_names:
-            self._n_devices = int(mesh.shape[mesh.axis_names.index(axis)])
-        else:
-            self._n_devices = int(np.prod(mesh.shape))
-        if int(np.prod(mesh.shape)) > 1 and "on_train_batch_end" not in self.__dict__:
+        self.placement = Placement(keras)
+        if self.placement.mesh_size > 1 and "on_train_batch_end" not in self.__dict__:
             self._install_step_sync()
             callbacks = self._callbacks_ref() if self._callbacks_ref is not None else None
             if callbacks is not None and hasattr(callbacks, "_async_train"):
                 callbacks._async_train = False  # the list decided before the override existed
 
-    def _start_directory(self) -> None:
-        from dynamics.rundir import PROGRESS, RunDirWriter
+    def _open_parts(self) -> None:
+        """Several JAX processes: each predicts a share of the validation set and writes it as a part."""
+        if not isinstance(self.source, ArraySource):
+            raise ArgumentError("with several processes the recorder takes (x_val, y_val) arrays, the same in "
+                                f"every process. Received: validation_data={self.source.name}")
+        share = self.placement.split(self.source.n)
+        self.storage.open(self._meta(), process=self.placement.process, processes=self.placement.processes,
+                          barrier=self.placement.barrier)
+        self.storage.set_part(self.source.ids[share])
 
-        self._writer = RunDirWriter(self.directory, dtype=self.dtype, overwrite=self.overwrite, top_k=self.top_k)
+    def _meta(self) -> dict[str, Any]:
+        """What ``meta.json`` says about the training (the storage adds the user's metadata)."""
         backend = keras.backend.backend()
-        meta = {
+        source = self.source
+        return {
             "keras_version": keras.__version__,
             "backend": backend,
             "backend_version": backend_version(backend),
             "python": sys.version.split()[0],
-            "n_val": self.n_val,
-            "n_train": self.metadata.get("n_train"),
+            "n_val": source.n if isinstance(source, ArraySource) else None,
+            "n_train": None,
             "epochs": self.params.get("epochs") if self.params else None,
             "verbose": self.params.get("verbose") if self.params else None,
             "train_subset": None if self.train_ids is None else len(self.train_ids),
             "from_logits": self.from_logits,
-            "devices": self._n_devices,
+            "devices": self.placement.n_devices,
+            "processes": self.placement.processes,
+            "validation_input": source.kind if isinstance(source, ArraySource) else source.name,
             "model": self._model_info(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            **{k: v for k, v in self.metadata.items() if k != "n_train"},
         }
-        x = self.x_val
-        inputs = x if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "iu" else None
-        self._writer.start(
-            meta,
-            val_labels=class_labels(self.y_val),
-            val_ids=self.sample_ids,
-            val_inputs=inputs if self.vocabulary is not None else None,
-            train_labels=None if self.y_train is None else class_labels(self.y_train),
-            train_ids=self.train_ids,
-            vocabulary=self.vocabulary,
-        )
-        if self.capture_progress:
-            from dynamics.capture import ProgressCapture
-
-            self._capture = ProgressCapture(self.directory / PROGRESS)
-            self._capture.start()
 
     def _model_info(self) -> dict[str, Any]:
         lines: list[str] = []
@@ -372,49 +362,44 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
+        try:
+            with randomness_kept(keras.backend.backend()):
+                self._record_epoch(epoch, logs if logs is not None else {})
+        except BaseException:
+            self.close()  # fit stops here, without on_train_end: give sys.stdout back
+            raise
+
+    def _record_epoch(self, epoch: int, logs: dict) -> None:
         started = time.perf_counter()
-        raw = self._predict(self.x_val)
-        proba = self._probabilities(raw)
+        current = self._validation_pass()
+        if self._first is None:
+            if isinstance(self.source, BatchSource):
+                ids = check_ids(current.ids, self.source.name)
+                self.storage.set_samples("val", class_labels(current.y), ids)
+            self._first = current
+        else:
+            current = align(self._first, current, epoch + 1, getattr(self.source, "name", "arrays"))
+        proba = self._probabilities(current.raw)
+        share = self.placement.share
+        if share is not None:  # this process keeps its part; the metrics are of the whole set
+            proba = proba[share]
         if self.inject_metrics and not any(k.startswith("val_") for k in logs):
-            for name, value in self._val_metrics(raw).items():
+            for name, value in self._val_metrics(current.raw, current.y, current.sample_weight).items():
                 logs.setdefault(f"val_{name}", value)
         train_proba = None
-        if self.x_train is not None:
+        if self.x_train is not None and self.placement.process == 0:
             train_proba = self._probabilities(self._predict(self.x_train))
         done = time.perf_counter()
         seconds = done - self._epoch_start if self._epoch_start is not None else None
         row = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)}
-        self.epochs.append(epoch + 1)
-        self.logs.append(row)
-        self.seconds.append(seconds)
-        self.record_seconds.append(done - started)
         self._last_logs = logs  # later callbacks may still add keys (learning_rate...)
-        if self._writer is not None:  # it encodes (float64 probabilities in, float16 log space or float32 out)
-            self._writer.write_epoch(epoch + 1, row, val_proba=proba, train_proba=train_proba,
-                                     seconds=seconds, record_seconds=done - started)
-        else:
-            from dynamics.rundir.encoding import encode, encoding_for
-
-            self._encoding = encoding_for(self.dtype, proba.ndim)
-            self._val_stored.append(encode(proba, self._encoding))
-            if train_proba is not None:
-                self._train_stored.append(encode(train_proba, self._encoding))
+        # the storage encodes (float64 probabilities in, float16 log space or float32 out)
+        self.storage.write_epoch(epoch + 1, row, val_proba=proba, train_proba=train_proba,
+                                 seconds=seconds, record_seconds=done - started)
 
     def on_train_end(self, logs=None):
         self._refresh_last_row()
-        self._collect_events()
-        if self._writer is not None:
-            for event in self.events:
-                self._writer.add_event(event)
-            self._writer.finish("finished", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        self._stop_capture()
-
-    def _stop_capture(self) -> None:
-        capture = getattr(self, "_capture", None)
-        if capture is not None:
-            capture.stop()
-            self._capture = None
+        self.storage.finish(self._events(), finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     def _refresh_last_row(self) -> None:
         """Fold in keys that callbacks after the recorder added to the last epoch's logs."""
@@ -424,79 +409,84 @@ class PredictionRecorder(keras.callbacks.Callback):
         extra = {k: float(v) for k, v in self._last_logs.items()
                  if k not in row and isinstance(v, (int, float, np.number)) and not isinstance(v, bool)}
         if extra:
-            row.update(extra)
-            if self._writer is not None:
-                self._writer.update_row(self.epochs[-1], row)
+            self.storage.update_row(self.epochs[-1], extra)
         self._last_logs = None
 
-    def _collect_events(self) -> None:
+    def _events(self) -> list[Event]:
+        events: list[Event] = []
         callbacks = self._callbacks_ref() if self._callbacks_ref is not None else None
         declared = self.params.get("epochs") if self.params else None
         for cb in callbacks.callbacks if callbacks is not None else []:
             if isinstance(cb, keras.callbacks.EarlyStopping) and getattr(cb, "stopped_epoch", 0) > 0:
                 stopped = int(cb.stopped_epoch) + 1
-                self.events.append(Event(stopped, "early_stopping",
-                                         f"Epoch {stopped}: early stopping", monitor=cb.monitor))
+                events.append(Event(stopped, "early_stopping", f"Epoch {stopped}: early stopping", monitor=cb.monitor))
                 best = getattr(cb, "best_epoch", None)
                 if getattr(cb, "restore_best_weights", False) and best is not None:
-                    self.events.append(Event(stopped, "restored_best_weights",
-                                             f"Restoring model weights from the end of the best epoch: {best + 1}.",
-                                             monitor=cb.monitor, value=float(best + 1)))
+                    events.append(Event(stopped, "restored_best_weights",
+                                        f"Restoring model weights from the end of the best epoch: {best + 1}.",
+                                        monitor=cb.monitor, value=float(best + 1)))
         if self.epochs and declared and self.model.stop_training and self.epochs[-1] < declared \
-                and not any(e.kind == "early_stopping" for e in self.events):
+                and not any(e.kind == "early_stopping" for e in events):
             last = self.epochs[-1]
-            self.events.append(Event(last, "early_stopping", f"training stopped after epoch {last} of {declared}"))
+            events.append(Event(last, "early_stopping", f"training stopped after epoch {last} of {declared}"))
+        return events
 
     # -- the prediction pass -----------------------------------------------
+    def _validation_pass(self) -> Pass:
+        source = self.source
+        share = self.placement.share
+        if share is not None:
+            return Pass(self.placement.gather(self._predict(take(source.x, share)), source.n), source.y, source.ids)
+        if isinstance(source, ArraySource):
+            return Pass(self._predict(source.x), source.y, source.ids, None, source.x)
+        return source.run_pass(self._predict_batches, self.placement.n_devices)
+
+    def _predict_batches(self, inputs: Iterator[tuple], steps: int | None) -> np.ndarray:
+        with warnings.catch_warnings():
+            # the generator ends where the pass ends: Keras's "ran out of data" is no news here
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            out = self.model.predict(inputs, steps=steps, verbose=0)
+        self._one_output(out)
+        return np.asarray(out)
+
     def _predict(self, x: Any) -> np.ndarray:
+        if self.placement.processes > 1:
+            return self.placement.local_predict(self.model, x, self.batch_size)
         n = n_rows(x)
-        d = self._n_devices
+        d = self.placement.n_devices
         batch = max(d, self.batch_size // d * d)  # every batch divides among the devices
         pad = (-n) % d
         if pad:
             x = pad_rows(x, n, pad)
         out = self.model.predict(x, batch_size=batch, verbose=0)
+        self._one_output(out)
+        return np.asarray(out)[:n]
+
+    @staticmethod
+    def _one_output(out: Any) -> None:
         if isinstance(out, (list, tuple, dict)):
             raise ArgumentError(
                 "PredictionRecorder records models with one output. "
                 f"Received: a model with {len(out)} outputs"
             )
-        return np.asarray(out)[:n]
-
-    @property
-    def _classes(self) -> int:
-        return 2 if self._width == 1 else self._width
 
     def _probabilities(self, raw: np.ndarray) -> np.ndarray:
-        raw = np.asarray(raw, dtype=np.float64)
-        self._width = 1 if raw.ndim == 1 else int(np.prod(raw.shape[1:]))
-        if self._width == 1:
-            z = raw.reshape(len(raw))
-            proba = sigmoid(z) if self.from_logits else z
-        else:
-            z = raw.reshape(len(raw), self._width)
-            proba = softmax(z) if self.from_logits else z
-        if not self._checked_range:
-            self._checked_range = True
-            finite = proba[np.isfinite(proba)]
-            if finite.size and (finite.min() < -1e-6 or finite.max() > 1 + 1e-6):
-                raise ArgumentError(
-                    "the model's outputs are not probabilities (they fall outside [0, 1]); "
-                    "if it outputs logits, pass from_logits=True. Received: from_logits=False"
-                )
-        return np.clip(proba, 0.0, 1.0)
+        proba = probabilities(raw, from_logits=self.from_logits, check=not self._checked_range)
+        self._checked_range = True
+        return proba
 
-    def _val_metrics(self, raw: np.ndarray) -> dict[str, float]:
+    def _val_metrics(self, raw: np.ndarray, y: Any, sample_weight: Any = None) -> dict[str, float]:
         """val_loss and the compiled metrics, as ``model.evaluate`` computes them."""
         model = self.model
-        y = np.asarray(self.y_val)
+        y = np.asarray(y)
         try:
             # convert_to_numpy, not np.asarray: on a GPU (torch) the results are device tensors.
-            loss = float(keras.ops.convert_to_numpy(model.compute_loss(x=None, y=y, y_pred=raw, training=False)))
+            loss = float(keras.ops.convert_to_numpy(
+                model.compute_loss(x=None, y=y, y_pred=raw, sample_weight=sample_weight, training=False)))
             model.reset_metrics()
-            values = model.compute_metrics(None, y, raw, sample_weight=None)
+            values = model.compute_metrics(None, y, raw, sample_weight=sample_weight)
         except Exception as exc:  # noqa: BLE001 - a custom model: record, but do not inject
-            if not getattr(self, "_warned", False):
+            if not self._warned:
                 self._warned = True
                 warnings.warn(
                     f"PredictionRecorder could not compute val metrics ({type(exc).__name__}: {exc}); "
@@ -511,3 +501,4 @@ class PredictionRecorder(keras.callbacks.Callback):
                 except (TypeError, ValueError):
                     continue
         return out
+

@@ -2,7 +2,7 @@
 
 ``(x, y)`` pairs whose ``x`` may be an array, a dict or a list of arrays;
 class labels from 0/1, sparse or one-hot targets; padding so that batches
-divide among devices; logits to probabilities.
+divide among devices; logits to probabilities; the recorded training rows.
 """
 
 from __future__ import annotations
@@ -78,3 +78,49 @@ def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def probabilities(raw: np.ndarray, *, from_logits: bool, check: bool = True) -> np.ndarray:
+    """The model's outputs as float64 probabilities: (n,) P(class 1), or (n, k).
+
+    With ``check``, outputs outside [0, 1] (logits, without ``from_logits``)
+    are refused.
+
+    >>> probabilities(np.array([[0.0], [2.0]]), from_logits=True).round(3).tolist()
+    [0.5, 0.881]
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    width = 1 if raw.ndim == 1 else int(np.prod(raw.shape[1:]))
+    if width == 1:
+        z = raw.reshape(len(raw))
+        proba = sigmoid(z) if from_logits else z
+    else:
+        z = raw.reshape(len(raw), width)
+        proba = softmax(z) if from_logits else z
+    if check:
+        finite = proba[np.isfinite(proba)]
+        if finite.size and (finite.min() < -1e-6 or finite.max() > 1 + 1e-6):
+            raise ArgumentError(
+                "the model's outputs are not probabilities (they fall outside [0, 1]); "
+                "if it outputs logits, pass from_logits=True. Received: from_logits=False"
+            )
+    return np.clip(proba, 0.0, 1.0)
+
+
+def train_rows(train_subset: Any, n: int, seed: int) -> np.ndarray:
+    """The rows of ``n`` training samples to record: all, ``k`` drawn with ``seed``, or the given indices."""
+    if train_subset is None:
+        return np.arange(n)
+    if isinstance(train_subset, (int, np.integer)) and not isinstance(train_subset, bool):
+        if not 1 <= train_subset <= n:
+            raise ArgumentError(
+                f"train_subset must be between 1 and the {n} training samples. "
+                f"Received: train_subset={train_subset}"
+            )
+        return np.sort(np.random.default_rng(seed).choice(n, size=int(train_subset), replace=False))
+    index = np.asarray(train_subset)
+    if index.ndim != 1 or index.size == 0 or index.dtype.kind not in "iu" or index.min() < 0 or index.max() >= n:
+        raise ArgumentError(
+            f"train_subset must be an int or row indices in [0, {n}). Received: train_subset={train_subset!r}"
+        )
+    return index

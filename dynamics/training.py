@@ -234,7 +234,7 @@ def train_one(config: TrainConfig, pooling: str, seed: int, data: PreparedData, 
         model.fit(x_train, y_train, batch_size=config.batch_size, epochs=epochs,
                   verbose=config.verbose, callbacks=[recorder])
     finally:
-        recorder._stop_capture()
+        recorder.close()
     return directory
 
 

@@ -20,6 +20,7 @@ if importlib.util.find_spec("keras") is None:
 
 from dynamics.callback import PredictionRecorder, keras  # noqa: E402  (JAX unless KERAS_BACKEND says otherwise)
 from dynamics.errors import ArgumentError  # noqa: E402
+from dynamics.rundir.storage import RecordingStorage  # noqa: E402
 
 
 def _data(n=240, n_val=101, vocab=300, length=12, seed=0, classes=2):
@@ -169,6 +170,31 @@ def test_keras_validation_is_kept_and_state_resets(tmp_path):
     assert recorder.epochs == [1] and len(recorder.val_proba) == 1
 
 
+def test_a_storage_built_by_hand_and_close_after_a_failed_fit(tmp_path):
+    (x, y), (xv, yv) = _data()
+    storage = RecordingStorage(tmp_path / "run", dtype="float32", metadata={"seed": 5})
+    recorder = PredictionRecorder((xv, yv), storage=storage)
+    assert recorder.storage is storage and recorder.directory == tmp_path / "run"
+    saved = sys.stdout
+
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("the user's callback fails in epoch 2")
+
+    try:
+        with pytest.raises(RuntimeError, match="fails in epoch 2"):
+            _model().fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[recorder, Boom()])
+        assert sys.stdout is not saved  # fit raised after the recorder: the capture still runs...
+    finally:
+        recorder.close()  # ...until the caller closes it, as dynamics.training does
+    assert sys.stdout is saved
+    run = recorder.run
+    assert list(run.epochs.index) == [1, 2] and run.meta.extra["status"] == "running"
+    assert run.meta.extra["seed"] == 5 and run.predictions.proba[0].dtype == np.float32
+    assert run.meta.interrupted_epoch == 3
+
+
 def test_logits_without_from_logits_are_refused():
     (x, y), (xv, yv) = _data()
     model = _model(activation=None, loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=())
@@ -186,6 +212,11 @@ def test_logits_without_from_logits_are_refused():
         ({"train_subset": 5}, "Received: train_subset=5, train_data=None"),
         ({"train_data": (np.zeros((4, 2)), np.zeros(4)), "train_subset": 9}, "Received: train_subset=9"),
         ({"sample_ids": [1, 2]}, "sample_ids must be 3 integers"),
+        ({"steps": 2}, "steps applies to a dataset or generator, not to arrays. Received: steps=2"),
+        ({"storage": "runs/x"}, "Received: storage=str"),
+        ({"storage": RecordingStorage(), "dtype": "float32"},
+         "pass dtype to the RecordingStorage, not beside it. Received: storage and dtype='float32'"),
+        ({"storage": RecordingStorage(), "directory": "runs/x"}, "Received: storage and directory='runs/x'"),
     ],
 )
 def test_arguments_are_checked(kwargs, message):

@@ -36,7 +36,10 @@ LAYERS: dict[str, int] = {
 NAMES = ["core", "sources", "stats", "diagnosis", "pipeline", "plots", "report", "cli"]
 #: The modules that import keras; only the command line (and they themselves) may import them.
 KERAS = ("dynamics.callback", "dynamics.callback_data", "dynamics.training", "dynamics.capture", "dynamics.datasets",
-         "dynamics.synthetic", "dynamics.kerasenv", "dynamics.live", "dynamics.temperature_layer")
+         "dynamics.synthetic", "dynamics.kerasenv", "dynamics.live", "dynamics.temperature_layer",
+         "dynamics.callback_placement", "dynamics.callback_sources",
+         # the recorder's storage side: it tees the progress output (dynamics.capture) while training
+         "dynamics.rundir.storage")
 #: The only upward edges: methods a user calls on the core objects, which must reach the layer that answers
 #: them -- Jupyter calls ``_repr_html_`` on a Run, a Diagnosis or a Comparison, and ``Run.to_cleanlab`` is
 #: the issue's API. Each import sits inside that one method, so importing the object costs nothing.

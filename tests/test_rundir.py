@@ -13,6 +13,7 @@ from dynamics.capture import ProgressCapture, render_terminal_line
 from dynamics.errors import ArgumentError, InputError, NoEpochsError
 from dynamics.run import Event
 from dynamics.rundir import RunDirWriter, is_run_dir, read_run_dir, sample_texts
+from dynamics.rundir.storage import RecordingStorage
 
 N_VAL = 7
 
@@ -160,6 +161,72 @@ def test_existing_run_is_not_overwritten_by_accident(tmp_path):
     assert is_run_dir(tmp_path / "run")
     with pytest.raises(ArgumentError, match="Received: dtype='float64'"):
         RunDirWriter(tmp_path / "x", dtype="float64")
+
+
+def _record(storage, proba, labels, ids):
+    """One recording through a RecordingStorage, as the recorder drives it."""
+    storage.open({"epochs": len(proba), "n_train": 40})
+    print("Epoch 1/2")  # captured into progress.log with a directory
+    storage.set_samples("val", labels, ids, inputs=np.array([[0, 3, 4]] * len(labels)))
+    for epoch, p in enumerate(proba, start=1):
+        storage.write_epoch(epoch, {"loss": 1.0 / epoch, "val_loss": 0.5 + epoch}, val_proba=p,
+                            seconds=2.0, record_seconds=0.25)
+    storage.update_row(len(proba), {"learning_rate": 0.001})
+    storage.finish([Event(2, "early_stopping", "Epoch 2: early stopping", monitor="val_loss")])
+    return storage.to_run()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_storage_in_memory_and_on_disk_keep_the_same_run(dtype, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    labels, ids = np.array([0, 1, 1, 0, 1]), np.array([40, 41, 42, 43, 44])
+    proba = [rng.random(5), rng.random(5)]
+    words = ["<pad>", "<start>", "<oov>", "good", "film"]
+    memory = _record(RecordingStorage(dtype=dtype, metadata={"seed": 7}, vocabulary=words), proba, labels, ids)
+    disk_storage = RecordingStorage(tmp_path / "run", dtype=dtype, metadata={"seed": 7}, vocabulary=words)
+    disk = _record(disk_storage, proba, labels, ids)
+    assert sys.stdout is sys.__stdout__ or not hasattr(sys.stdout, "close_capture")  # capture stopped
+    for run in (memory, disk):
+        assert run.epochs["loss"].tolist() == [1.0, 0.5] and run.epochs["learning_rate"].tolist()[-1] == 0.001
+        assert run.meta.n_val == 5 and run.meta.classes == 2 and run.meta.extra["seed"] == 7
+        assert run.predictions.sample_ids.tolist() == ids.tolist() and run.predictions.y_true.tolist() == labels.tolist()
+        assert [(e.epoch, e.kind) for e in run.events] == [(2, "early_stopping")]
+        assert run.timing["record_seconds"].tolist() == [0.25, 0.25]
+    np.testing.assert_array_equal(memory.predictions.stacked(), disk.predictions.stacked())
+    tolerance = 2e-3 if dtype == "float16" else 1e-7  # float16 logits: 2**-11 of |z| (the encoding's test)
+    np.testing.assert_allclose(disk.predictions.stacked(), np.stack(proba), rtol=tolerance)
+    assert (tmp_path / "run" / "progress.log").read_text().splitlines() == ["Epoch 1/2"]
+    assert sample_texts(tmp_path / "run") == ["good film"] * 5
+    assert disk.meta.extra["status"] == "finished"
+    disk_storage.close()  # after finish: nothing left to stop, and no error
+    assert "Epoch 1/2" in capsys.readouterr().out
+
+
+def test_storage_closed_before_finish_leaves_a_running_run(tmp_path):
+    storage = RecordingStorage(tmp_path / "run")
+    storage.open({"epochs": 3})
+    storage.set_samples("val", np.array([0, 1]))
+    storage.write_epoch(1, {"val_loss": 0.3}, val_proba=np.array([0.2, 0.7]))
+    storage.close()
+    storage.close()
+    assert not hasattr(sys.stdout, "close_capture")
+    run = read_run_dir(tmp_path / "run")
+    assert run.meta.extra["status"] == "running" and run.meta.interrupted_epoch == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dtype": "float64"}, "Received: dtype='float64'"),
+        ({"directory": 3}, "Received: directory=int"),
+        ({"metadata": [("seed", 1)]}, "Received: metadata=list"),
+        ({"vocabulary": "words"}, "Received: vocabulary=str"),
+    ],
+)
+def test_storage_arguments_are_checked(kwargs, message):
+    with pytest.raises(ArgumentError) as info:
+        RecordingStorage(**kwargs)
+    assert message in str(info.value)
 
 
 def test_render_terminal_line_matches_keras3_verbose1_capture():

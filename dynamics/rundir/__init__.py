@@ -32,6 +32,12 @@ Layout (``format_version`` 2, or 3 for compact storage)::
                        and log-probabilities, the true class's
                        log-probability, entropy and Brier score (see
                        :mod:`.compact`)
+    val/part-00001-of-00002/ids.npy, epoch_0001.npy, ...
+                       with several processes (JAX multi-process): the ids of
+                       the samples process 1 of 2 predicted, and its epoch
+                       files; the reader merges the parts in the order of
+                       val/ids.npy, keeps a sample predicted twice (padding)
+                       once and refuses a gap
     train/...          the same for the recorded training subset (optional)
     vocabulary.json    words by token id (optional)
 
@@ -59,6 +65,7 @@ from dynamics.rundir.layout import (
     FORMAT_VERSION,
     META,
     OWNED,
+    PART_DIR,
     PROGRESS,
     TIMING,
     VOCABULARY,
@@ -68,6 +75,6 @@ from dynamics.rundir.reader import read_run_dir, read_vocabulary, sample_texts
 from dynamics.rundir.writer import RunDirWriter
 
 __all__ = [
-    "EPOCHS", "EPOCH_FILE", "FORMAT", "FORMAT_VERSION", "META", "OWNED", "PROGRESS", "TIMING", "VOCABULARY",
+    "EPOCHS", "EPOCH_FILE", "FORMAT", "FORMAT_VERSION", "META", "OWNED", "PART_DIR", "PROGRESS", "TIMING", "VOCABULARY",
     "RunDirWriter", "is_run_dir", "read_run_dir", "read_vocabulary", "sample_texts",
 ]  # fmt: skip

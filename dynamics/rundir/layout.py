@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["COMPACT_FORMAT_VERSION", "EPOCHS", "EPOCH_FILE", "FORMAT", "FORMAT_VERSION", "FULL_FORMAT_VERSION", "META", "OWNED", "PROGRESS", "TIMING", "VOCABULARY",
+__all__ = ["COMPACT_FORMAT_VERSION", "EPOCHS", "EPOCH_FILE", "FORMAT", "FORMAT_VERSION", "FULL_FORMAT_VERSION", "META", "OWNED", "PART_DIR", "PROGRESS", "TIMING", "VOCABULARY",
            "is_run_dir"]
 
 FORMAT = "dynamics-run"
@@ -24,6 +24,8 @@ TIMING = "timing.csv"
 PROGRESS = "progress.log"
 VOCABULARY = "vocabulary.json"
 EPOCH_FILE = re.compile(r"^epoch_(\d{4,})\.npy$")
+#: The folder of one process's part of a split: ``part-<index>-of-<count>``.
+PART_DIR = re.compile(r"^part-(\d{5})-of-(\d{5})$")
 #: Files and folders a run directory may hold; ``overwrite`` removes only these.
 OWNED = (META, EPOCHS, TIMING, PROGRESS, VOCABULARY, "val", "train")
 

@@ -16,7 +16,7 @@ from dynamics.errors import InputError, NoEpochsError
 from dynamics.run import Event, Predictions, Run, RunMeta, canonical_metric_name, make_epoch_table
 from dynamics.encoding import COMPACT16, ENCODINGS, LOG_ENCODINGS, LOGIT16, EncodedEpochs
 from dynamics.rundir.compact import CompactEpochs, compact_dtype
-from dynamics.rundir.layout import EPOCH_FILE, EPOCHS, FORMAT, FORMAT_VERSION, META, TIMING, VOCABULARY
+from dynamics.rundir.layout import EPOCH_FILE, EPOCHS, FORMAT, FORMAT_VERSION, META, PART_DIR, TIMING, VOCABULARY
 
 
 def _read_csv_table(path: Path, notes: list[str]) -> dict[int, dict[str, float]]:
@@ -89,6 +89,11 @@ def _read_split(
     if ids is not None and ids.shape != (n,):
         notes.append(f"{split}/ids.npy has shape {ids.shape}, not ({n},); ids left out")
         ids = None
+    parts = sorted(p for p in folder.iterdir() if PART_DIR.match(p.name))
+    if parts:  # several processes each wrote the samples they predicted (see dynamics.rundir)
+        if ids is None:
+            raise InputError(f"{folder} holds part files but no ids.npy: its parts cannot be merged")
+        return _merged_split(folder, parts, labels.astype(np.int64), ids, table_epochs, notes, encoding)
     found: dict[int, Path] = {}
     for path in folder.iterdir():
         match = EPOCH_FILE.match(path.name)  # temp files (".epoch_...tmp-PID") never match
@@ -128,6 +133,72 @@ def _compact_layout(raw: dict, root: Path) -> tuple[int, int]:
         raise InputError(f"{root / META} declares compact storage without a valid compact_top_k and "
                          f"compact_classes (found {top_k!r} and {classes!r})")
     return top_k, classes
+
+
+def _merged_split(folder: Path, parts: list[Path], labels: np.ndarray, ids: np.ndarray,
+                  table_epochs: set[int], notes: list[str], encoding: str | None) -> Predictions:
+    """One split from the part files of several processes, in the order of ``ids.npy``.
+
+    Each part holds the ids of the samples one process predicted
+    (``ids.npy``) and its epoch files. A sample predicted twice (a process's
+    share padded to an equal size) is kept once; a sample that no part holds
+    is a gap, and a gap is refused: the run would be silently missing
+    samples. Epochs without a table row are skipped, as in one process.
+    """
+    counts = {int(PART_DIR.match(p.name).group(2)) for p in parts}
+    indices = sorted(int(PART_DIR.match(p.name).group(1)) for p in parts)
+    if len(counts) != 1 or indices != list(range(next(iter(counts)))):
+        raise InputError(f"{folder} has the part folders {', '.join(p.name for p in parts)}: "
+                         f"some process's part is missing")
+    position = {int(i): k for k, i in enumerate(ids.tolist())}
+    part_rows = []
+    for part in parts:
+        part_ids = _load_array(part / "ids.npy", notes)
+        if part_ids is None:
+            raise InputError(f"{part.relative_to(folder.parent)}/ids.npy is missing or unreadable: "
+                             "its samples cannot be placed")
+        unknown = [int(i) for i in part_ids.tolist() if int(i) not in position]
+        if unknown:
+            raise InputError(f"{part.relative_to(folder.parent)} holds sample ids that {folder.name}/ids.npy "
+                             f"does not list ({_ranges(sorted(set(unknown)))})")
+        rows = np.array([position[int(i)] for i in part_ids.tolist()], dtype=np.int64)
+        first = np.zeros(len(rows), dtype=bool)  # duplicates (padding): the first occurrence counts
+        first[np.unique(rows, return_index=True)[1]] = True
+        part_rows.append((part, rows, first))
+    n = len(ids)
+    covered = np.zeros(n, dtype=bool)
+    for _, rows, _ in part_rows:
+        covered[rows] = True
+    if not covered.all():
+        gap = ids[~covered]
+        raise InputError(f"{folder} has a gap: no part file holds samples {_ranges(sorted(gap.tolist())[:20])}"
+                         f"{' ...' if len(gap) > 20 else ''} ({len(gap)} of {n}); a process did not write "
+                         "its share")
+    epochs, arrays = [], []
+    for epoch in sorted(table_epochs):
+        name = f"epoch_{epoch:04d}.npy"
+        pieces = [(rows, first, _load_array(part / name, notes, mmap=True)) for part, rows, first in part_rows]
+        if all(piece is None for _, _, piece in pieces):
+            continue
+        missing = [part.name for (part, _, _), (_, _, piece) in zip(part_rows, pieces) if piece is None]
+        if missing:
+            raise InputError(f"{folder} has a gap in epoch {epoch}: {', '.join(missing)} did not write {name}")
+        shapes = {piece.shape[1:] for _, _, piece in pieces}
+        if len(shapes) != 1 or any(len(piece) != len(rows) for rows, _, piece in pieces):
+            raise InputError(f"{folder}: the parts of epoch {epoch} do not match their ids (shapes "
+                             f"{sorted(str(piece.shape) for _, _, piece in pieces)})")
+        merged = np.empty((n, *next(iter(shapes))), dtype=pieces[0][2].dtype)
+        for rows, first, piece in pieces:
+            merged[rows[first]] = np.asarray(piece)[first]
+        why = _expected(merged, encoding)
+        if why is not None:
+            notes.append(f"{folder.name}/{name} parts have dtype {merged.dtype}, expected {why}; skipped")
+            continue
+        merged.flags.writeable = False
+        epochs.append(epoch)
+        arrays.append(merged)
+    proba = EncodedEpochs(arrays, encoding) if encoding in LOG_ENCODINGS else arrays
+    return Predictions(np.asarray(epochs, dtype=int), labels, proba, ids)
 
 
 def _ranges(values: Sequence[int]) -> str:

@@ -136,19 +136,23 @@ class RunDirWriter:
         self._timing: list[dict[str, float]] = []
         self._columns: list[str] = []
 
-    # The sequence of calls: start -> write_epoch (each epoch) -> finish.
+    # The sequence of calls: start -> [write_samples] -> write_epoch (each epoch) -> finish.
     def start(
         self,
         meta: Mapping[str, Any],
         *,
-        val_labels: np.ndarray,
+        val_labels: np.ndarray | None = None,
         val_ids: np.ndarray | None = None,
         val_inputs: np.ndarray | None = None,
         train_labels: np.ndarray | None = None,
         train_ids: np.ndarray | None = None,
         vocabulary: Sequence[str] | None = None,
     ) -> None:
-        """Create the directory and write what is known before the first epoch."""
+        """Create the directory and write what is known before the first epoch.
+
+        The labels of a split may come later (:meth:`write_samples`): a
+        dataset's labels are known only after its first pass.
+        """
         if self.path.exists() and not self.path.is_dir():
             raise ArgumentError(f"the run directory is a file. Received: directory={str(self.path)!r}")
         if is_run_dir(self.path):
@@ -173,24 +177,33 @@ class RunDirWriter:
             "notes": [],
             **dict(meta),
         }
-        self._labels = {"val": np.asarray(val_labels)}
+        if val_labels is not None:
+            self.write_samples("val", val_labels, ids=val_ids, inputs=val_inputs)
         if train_labels is not None:
-            self._labels["train"] = np.asarray(train_labels)
-        _save_npy(self.path / "val" / "labels.npy", np.asarray(val_labels))
-        if val_ids is not None:
-            _save_npy(self.path / "val" / "ids.npy", np.asarray(val_ids, dtype=np.int64))
-        if val_inputs is not None:
-            inputs = np.asarray(val_inputs)
-            if inputs.dtype.kind in "iu" and inputs.size and 0 <= inputs.min() and inputs.max() < 2**16:
-                inputs = inputs.astype(np.uint16)  # token ids: half the bytes of int32
-            _save_npy(self.path / "val" / "inputs.npy", inputs)
-        if train_labels is not None:
-            (self.path / "train").mkdir(exist_ok=True)
-            _save_npy(self.path / "train" / "labels.npy", np.asarray(train_labels))
-            if train_ids is not None:
-                _save_npy(self.path / "train" / "ids.npy", np.asarray(train_ids, dtype=np.int64))
+            self.write_samples("train", train_labels, ids=train_ids)
         if vocabulary is not None:
             _save_text(self.path / VOCABULARY, json.dumps(list(vocabulary)))
+        self._write_meta()
+
+    def write_samples(
+        self, split: str, labels: np.ndarray, *, ids: np.ndarray | None = None, inputs: np.ndarray | None = None
+    ) -> None:
+        """Write the class labels (and the ids, the token ids) of a split's samples."""
+        self._labels[split] = np.asarray(labels)  # compact storage encodes against them
+        folder = self.path / split
+        folder.mkdir(exist_ok=True)
+        _save_npy(folder / "labels.npy", np.asarray(labels))
+        if ids is not None:
+            _save_npy(folder / "ids.npy", np.asarray(ids, dtype=np.int64))
+        if inputs is not None:
+            inputs = np.asarray(inputs)
+            if inputs.dtype.kind in "iu" and inputs.size and 0 <= inputs.min() and inputs.max() < 2**16:
+                inputs = inputs.astype(np.uint16)  # token ids: half the bytes of int32
+            _save_npy(folder / "inputs.npy", inputs)
+
+    def update_meta(self, **fields: Any) -> None:
+        """Add or replace facts in ``meta.json`` (written at once)."""
+        self.meta.update(fields)
         self._write_meta()
 
     def _clear(self) -> None:
@@ -213,11 +226,14 @@ class RunDirWriter:
         train_proba: np.ndarray | None = None,
         seconds: float | None = None,
         record_seconds: float | None = None,
+        val_folder: str = "val",
     ) -> None:
         """Put one finished epoch on disk (predictions first, the table last).
 
         ``val_proba`` / ``train_proba`` are probabilities at full precision
-        (the model's float32 outputs); they are encoded here.
+        (the model's float32 outputs); they are encoded here. ``val_folder``
+        is ``val/part-...`` when this process wrote only its part (the other
+        parts are on disk already: the caller waited for them).
         """
         name = f"epoch_{int(epoch):04d}.npy"
         val_proba = _one_output(val_proba)
@@ -236,7 +252,7 @@ class RunDirWriter:
         elif encoding != self.encoding:
             raise ArgumentError(f"epoch {epoch}'s predictions have shape {val_proba.shape}, unlike the earlier "
                                 f"epochs' (stored as {self.encoding})")
-        _save_npy(self.path / "val" / name, self._encode(val_proba, encoding, "val"))
+        _save_npy(self.path / val_folder / name, self._encode(val_proba, encoding, "val"))
         if train_proba is not None:
             _save_npy(self.path / "train" / name, self._encode(_one_output(train_proba), encoding, "train"))
         row: dict[str, float] = {"epoch": int(epoch)}
@@ -301,6 +317,38 @@ class RunDirWriter:
         self.meta.update(fields)
         self.meta["status"] = status
         self._write_meta()
+
+
+def part_folder(split: str, index: int, count: int) -> str:
+    """The folder, relative to the run directory, of process ``index`` of ``count``'s part of ``split``.
+
+    >>> part_folder("val", 1, 2)
+    'val/part-00001-of-00002'
+    """
+    return f"{split}/part-{int(index):05d}-of-{int(count):05d}"
+
+
+class PartWriter:
+    """What a process other than the first writes: its part of the validation split.
+
+    The first process writes the run directory (:class:`RunDirWriter`) and
+    its own part; the others write only ``val/part-<i>-of-<n>/``: the ids of
+    the samples they predicted and, each epoch, those samples' predictions,
+    before the first process writes the epoch's row.
+    """
+
+    def __init__(self, path: str | os.PathLike, index: int, count: int, *, dtype: str = "float16") -> None:
+        self.path = Path(path)
+        self.folder = self.path / part_folder("val", index, count)
+        self.dtype = dtype
+
+    def write_ids(self, ids: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _save_npy(self.folder / "ids.npy", np.asarray(ids, dtype=np.int64))
+
+    def write_epoch(self, epoch: int, val_proba: np.ndarray) -> None:
+        proba = _one_output(val_proba)
+        _save_npy(self.folder / f"epoch_{int(epoch):04d}.npy", encode(proba, encoding_for(self.dtype, proba.ndim)))
 
 
 def _one_output(proba: Any) -> np.ndarray:
