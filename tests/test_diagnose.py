@@ -161,9 +161,13 @@ def test_extra_producers_plug_in_and_reach_json():
         return [Finding("flips", "info", f"{len(run.epochs)} epochs", {"n": len(run.epochs)}, None, "samples")]
 
     d = diagnose(make_seed_run(), extra_producers=[from_run(per_sample)])
-    assert d.findings[-1].code == "flips" and d.by_topic()["samples"][0].evidence == {"n": 8}
-    data = d.to_dict()
-    assert data["findings"][-1]["code"] == "flips"
+    assert d.by_topic()["samples"][0].evidence == {"n": 8}
+    # the samples topic follows the overfitting section (dynamics.diagnose.TOPICS), in the JSON too
+    codes = [f.code for f in d.findings]
+    topics = [f.topic for f in d.findings]
+    assert codes[topics.index("samples")] == "flips" and topics.index("samples") > max(
+        i for i, t in enumerate(topics) if t == "overfitting")
+    assert [f["code"] for f in d.to_dict()["findings"]] == codes
     assert data["tables"]["early_stopping"]["rows"][0]["monitor"] == "val_loss"
     only = diagnose(make_seed_run(), producers=[from_run(per_sample)])
     assert only.codes() == ["flips"]

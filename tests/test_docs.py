@@ -194,4 +194,4 @@ def test_readme_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     namespace = {"x_val": rng.integers(1, 100, size=(8, 5)), "y_val": rng.integers(0, 2, size=8)}
     exec(compile(code.group(1), "README.md", "exec"), namespace)
     assert (tmp_path / "seed-report.html").stat().st_size > 0
-    assert namespace["d"].verdict and namespace["recorder"].n_val == 8
+    assert namespace["d"].verdict and namespace["recorder"].source.n == 8
