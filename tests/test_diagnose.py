@@ -167,7 +167,8 @@ def test_extra_producers_plug_in_and_reach_json():
     topics = [f.topic for f in d.findings]
     assert codes[topics.index("samples")] == "flips" and topics.index("samples") > max(
         i for i, t in enumerate(topics) if t == "overfitting")
-    assert [f["code"] for f in d.to_dict()["findings"]] == codes
+    data = d.to_dict()
+    assert [f["code"] for f in data["findings"]] == codes
     assert data["tables"]["early_stopping"]["rows"][0]["monitor"] == "val_loss"
     only = diagnose(make_seed_run(), producers=[from_run(per_sample)])
     assert only.codes() == ["flips"]
