@@ -17,7 +17,7 @@ keras-tuner gives every execution of every trial its own ``log_dir``:
 (``Tuner._get_tensorboard_dir``). A trial is one configuration of the
 hyperparameters, its executions are runs of it with other seeds; the run's
 ``meta.extra`` carries ``tuner_trial`` (part of the configuration, see
-:func:`dynamics.seed_groups.configuration`) and ``execution`` (not).
+:func:`dynamics.configuration.configuration`) and ``execution`` (not).
 
 Event files are read by :mod:`dynamics.tfevents` (no TensorFlow).
 """

@@ -190,9 +190,9 @@ def test_a_tuner_tree_gives_one_run_per_execution_and_groups_them_by_trial(tmp_p
     assert [(r.meta.extra["tuner_trial"], r.meta.extra["execution"]) for r in runs] == [
         ("00", 0), ("00", 1), ("01", 0), ("01", 1)]
     np.testing.assert_allclose(runs[3].epochs["loss"], np.float32(HISTORY["loss"]) + np.float32(0.11), rtol=1e-6)
-    from dynamics.seed_groups import seed_groups
+    from dynamics.configuration import group_runs
 
-    groups = seed_groups(runs, n_val=200)
+    groups = group_runs(runs, n_val=200)
     assert [len(g.runs) for g in groups] == [2, 2]
     assert "tuner_trial=00" in groups[0].title and "tuner_trial=01" in groups[1].title
 

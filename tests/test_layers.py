@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "dynamics.stats": 2, "dynamics.simulate": 2, "dynamics.simulate_curves": 2, "dynamics.cleanlab_inputs": 2,
     "dynamics.diagnosis": 3, "dynamics.diagnose": 3,
     "dynamics.configuration": 3, "dynamics.compare": 3,
-    "dynamics.pipeline": 4, "dynamics.seed_groups": 4,
+    "dynamics.pipeline": 4,
     "dynamics.plots": 5,
     "dynamics.report": 6,
     "cli": 7, "dynamics.__main__": 7,
