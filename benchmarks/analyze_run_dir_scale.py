@@ -1,7 +1,7 @@
 """Scale of ``dynamics analyze RUN_DIR``: 1,000,000 samples x 100 epochs, the whole command.
 
 ``benchmarks/analyze_scale.py`` times the per-sample statistics alone. This
-one writes a real run directory (``dynamics.rundir.RunDirWriter``: a binary
+one writes a real run directory (``dynamics.sources.rundir.RunDirWriter``: a binary
 model's predictions in the recorder's default storage -- float16 logits --
 one file per epoch, the epoch table Keras would log) and times, each in a
 fresh Python process so that peak memory is its own:
@@ -79,8 +79,8 @@ def write_run_dir(directory: Path, n: int, epochs: int, storage: str = "log16") 
     """A recorded run directory of the ``overconfident`` simulation, Keras's numbers in epochs.csv."""
     import numpy as np
 
-    from dynamics.rundir import META, RunDirWriter
     from dynamics.simulate import epoch_arrays
+    from dynamics.sources.rundir import META, RunDirWriter
     from dynamics.stats.probabilities import EpochView
 
     y, arrays = epoch_arrays("overconfident", n=n, epochs=epochs, seed=0, dtype=np.float32)

@@ -1,7 +1,7 @@
 """Compact storage for many classes: 50,000 samples x 1,000 classes x 100 epochs.
 
-Writes a run directory through :class:`dynamics.rundir.RunDirWriter` with
-``top_k`` (compact storage, :mod:`dynamics.rundir.compact`) from synthetic
+Writes a run directory through :class:`dynamics.sources.rundir.RunDirWriter` with
+``top_k`` (compact storage, :mod:`dynamics.sources.rundir.compact`) from synthetic
 softmax outputs -- numpy only, no training: each sample's true class sits
 ``h(t) * (r(t) * mu_i + noise)`` above the largest of 999 fixed random
 logits (scaled by ``r``); ``r`` ramps up until epoch 20, then ``h`` sharpens
@@ -66,7 +66,7 @@ def write(directory: Path, n: int, k: int, epochs: int, top_k: int) -> float:
     """Write the run; returns the seconds ``write_epoch`` took (encoding and writing; generation excluded)."""
     import numpy as np
 
-    from dynamics.rundir import RunDirWriter
+    from dynamics.sources.rundir import RunDirWriter
 
     y, arrays = epochs_of(n, k, epochs)
     rows = np.arange(n)

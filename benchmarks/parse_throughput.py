@@ -11,7 +11,7 @@ and minima of the wall clock (and the CPU time):
 * ``grep -c loss FILE`` -- the floor: one pass over the bytes;
 * ``python -m dynamics parse FILE`` -- the whole command a user runs
   (start-up, imports, sniffing, parsing, building the table, printing it);
-* a child that imports ``dynamics.io`` and then times ``load_runs`` on the
+* a child that imports ``dynamics.sources.io`` and then times ``load_runs`` on the
   open file with ``perf_counter`` -- parsing alone -- and checks that the
   whole file was read (``tell()`` is its size) and that the table holds the
   100 epochs with the values written into the last row;
@@ -49,7 +49,7 @@ CHILD = r"""
 import json, os, resource, sys, time, tracemalloc
 trace = sys.argv[2] == "trace"
 start = time.perf_counter()
-from dynamics.io import load_runs
+from dynamics.sources.io import load_runs
 imported = time.perf_counter()
 if trace:
     tracemalloc.start()  # the parser's own allocations, not the imports'
@@ -183,7 +183,7 @@ def main() -> None:
     print(f"| `grep -c loss FILE` (whole process) | {med(wall['grep']):.3f} | {low(wall['grep']):.3f} | {med(cpu['grep']):.3f} |")
     print(f"| parsing alone (`load_runs` on the open file, in-process timer) | {med(parse_s):.3f} | {low(parse_s):.3f} | |")
     print(f"| `python -m dynamics parse FILE` (whole process) | {med(wall['dynamics parse']):.3f} | {low(wall['dynamics parse']):.3f} | {med(cpu['dynamics parse']):.3f} |")
-    print(f"| of which importing `dynamics.io` (in the child) | {med(import_s):.3f} | {low(import_s):.3f} | |")
+    print(f"| of which importing `dynamics.sources.io` (in the child) | {med(import_s):.3f} | {low(import_s):.3f} | |")
     print(f"| `python -c \"import pandas\"` | {med(wall['import pandas']):.3f} | {low(wall['import pandas']):.3f} | {med(cpu['import pandas']):.3f} |")
     print(f"| `python -c pass` | {med(wall['python']):.3f} | {low(wall['python']):.3f} | {med(cpu['python']):.3f} |")
     print()

@@ -1,6 +1,6 @@
 """What recording every validation prediction costs, side by side in one run.
 
-Arms, on the IMDB LSTM of ``imdb_lstm.py`` (``dynamics.training.build_model``,
+Arms, on the IMDB LSTM of ``imdb_lstm.py`` (``dynamics.keras.training.build_model``,
 last pooling) trained on the synthetic reviews (IMDB's shape: 80 tokens,
 20,000-word embedding):
 
@@ -42,13 +42,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dynamics.kerasenv import import_keras  # noqa: E402
+from dynamics.keras.env import import_keras  # noqa: E402
 
 keras = import_keras()
 
-from dynamics.callback import PredictionRecorder  # noqa: E402
-from dynamics.synthetic import SyntheticConfig, generate  # noqa: E402
-from dynamics.training import TrainConfig, build_model  # noqa: E402
+from dynamics.keras.callback import PredictionRecorder  # noqa: E402
+from dynamics.keras.synthetic import SyntheticConfig, generate  # noqa: E402
+from dynamics.keras.training import TrainConfig, build_model  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -9,7 +9,7 @@ spread over ``--tags`` tags (``--simple`` writes TF1's ``simple_value``
 instead, tensorboardX's own ``add_scalar``). Then times, in this process:
 
 1. the writer (building the protos, serializing, framing, CRCs, the file);
-2. ``dynamics.tfevents.read_scalars`` (every CRC checked, every value decoded),
+2. ``dynamics.sources.tfevents.read_scalars`` (every CRC checked, every value decoded),
    best of ``--repeat`` in wall time (and the least CPU time: on a shared
    machine the two differ), the file in the page cache;
 
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--dir", help="write the file here and keep it; a file already there is read again "
                                       "(the writer is not timed then)")
     args = parser.parse_args()
-    from dynamics.tfevents import read_scalars
+    from dynamics.sources.tfevents import read_scalars
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or tmp

@@ -1,6 +1,6 @@
 """How often the verdict recovers a planted pattern: simulated curves with known truth.
 
-Draws ``--seeds`` runs of each story of :mod:`dynamics.simulate_curves`,
+Draws ``--seeds`` runs of each story of :mod:`dynamics.simulate.curves`,
 diagnoses each one as a printed log, and prints the share of runs given each
 loss and accuracy pattern and each claim. The results are in
 ``docs/verdicts.md#on-simulated-curves``.
@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 from dynamics.diagnose import diagnose
-from dynamics.simulate_curves import STORIES, simulate_curve_run
+from dynamics.simulate.curves import STORIES, simulate_curve_run
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 Each SOURCE is a log file (any Keras era, CSVLogger, History JSON), ``-``
 for stdin, a recorded run directory, a folder of run directories (as
 ``dynamics train --seeds N`` writes them), or a folder another tool wrote
-(:mod:`dynamics.io_dirs`: a TensorBoard log_dir, a keras-tuner tree -- one
+(:mod:`dynamics.sources.folders`: a TensorBoard log_dir, a keras-tuner tree -- one
 run per execution, grouped by trial --, ``lightning_logs``, a Hugging Face
 output folder, W&B's ``wandb/``). Every run gets the log-level
 diagnosis; a recorded run also gets the per-sample findings
@@ -11,7 +11,7 @@ diagnosis; a recorded run also gets the per-sample findings
 from two or more sources, or from a folder holding several runs, an "Across
 runs" section follows: the runs grouped by configuration, and for each group
 the run-to-run spread of val_accuracy beside the within-run fluctuation and
-the binomial noise (:func:`dynamics.configuration.group_runs`, the groups
+the binomial noise (:func:`dynamics.diagnosis.configuration.group_runs`, the groups
 ``dynamics compare`` uses; ``--group-by`` names the keys). One source behaves as it
 always did. A damaged source (a truncated event file) is diagnosed on what
 was read before the damage, then the command ends with one error line and a
@@ -29,7 +29,13 @@ from typing import Annotated
 
 import typer
 
-from cli.options import ClassesOption, GroupByOption, NValOption, check_counts, group_keys
+from cli.options import (
+    ClassesOption,
+    GroupByOption,
+    NValOption,
+    check_counts,
+    group_keys,
+)
 
 
 def analyze(
@@ -64,7 +70,7 @@ def analyze(
     diagnoses = [r.diagnosis for r in reports]
     groups = None
     if len(expanded) > 1 or len(expanded) > len(sources):
-        from dynamics.configuration import group_runs
+        from dynamics.diagnosis.configuration import group_runs
 
         groups = group_runs([r.run for r in reports], keys=keys, n_val=n_val)
     if as_json:
@@ -96,7 +102,7 @@ def analyze(
 
 def _end_if_damaged(runs: list) -> None:  # type: ignore[type-arg]
     """Exit with an error once the report is out when a source was damaged (what was readable is shown)."""
-    from dynamics.io import damage_error
+    from dynamics.sources.io import damage_error
 
     error = damage_error(runs)
     if error is not None:

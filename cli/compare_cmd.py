@@ -3,7 +3,7 @@
 Every run of every source is diagnosed; the comparison reads each diagnosis
 (best and last val_loss and val_accuracy, the rise, the recommended early
 stop) into one table, groups seeds of one configuration
-(:func:`dynamics.configuration.group_runs`, the groups ``dynamics analyze``
+(:func:`dynamics.diagnosis.configuration.group_runs`, the groups ``dynamics analyze``
 shows; ``--group-by`` names the keys) and sets their spread beside the
 sampling noise. ``--out report.html`` / ``report.md`` writes the
 comparison as a report; ``--json`` prints it as data.
@@ -15,7 +15,13 @@ from typing import Annotated
 
 import typer
 
-from cli.options import ClassesOption, GroupByOption, NValOption, check_counts, group_keys
+from cli.options import (
+    ClassesOption,
+    GroupByOption,
+    NValOption,
+    check_counts,
+    group_keys,
+)
 
 
 def compare(

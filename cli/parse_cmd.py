@@ -30,7 +30,7 @@ def parse(
 ) -> None:
     """Parse a training log into epoch tables."""
     from dynamics.errors import ArgumentError
-    from dynamics.io import load_runs
+    from dynamics.sources.io import load_runs
 
     if as_json and csv_path == "-":
         raise ArgumentError("--json and --csv - both want stdout; give --csv a file path. Received: --csv -")
@@ -43,7 +43,7 @@ def parse(
                 f"Received: --run {run}"
             )
         runs = [runs[run - 1]]
-    from dynamics.io import damage_error
+    from dynamics.sources.io import damage_error
 
     damaged = damage_error(runs)  # shown first, then said: what was read before the damage is not lost
     if csv_path is not None:

@@ -50,7 +50,7 @@ def report(
         where = f", images in {files_dir(path)}"
     runs = len(reports)
     print(f"wrote {path} ({runs} run{'s' if runs != 1 else ''}, {figures} figure{'s' if figures != 1 else ''}{where})")
-    from dynamics.io import damage_error
+    from dynamics.sources.io import damage_error
 
     damaged = damage_error([r.run for r in reports])
     if damaged is not None:  # the report holds what was readable; the exit code still says the source is damaged

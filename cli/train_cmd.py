@@ -39,8 +39,8 @@ def train(
                                               "and a comparison report when there are several runs.")] = True,
 ) -> None:
     """Train Keras's imdb_lstm.py model and record every validation prediction, every epoch."""
-    from dynamics.training import TrainConfig, default_verbose
-    from dynamics.training import train as run_training
+    from dynamics.keras.training import TrainConfig, default_verbose
+    from dynamics.keras.training import train as run_training
 
     config = TrainConfig(
         dataset=dataset, data=data, poolings=tuple(pooling or ("last",)), epochs=epochs, seed=seed, seeds=seeds,

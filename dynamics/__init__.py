@@ -2,7 +2,7 @@
 
 Parse any Keras training log into a :class:`~dynamics.run.Run`, diagnose it,
 record per-sample predictions inside ``model.fit`` with
-:class:`~dynamics.callback.PredictionRecorder`, and report.
+:class:`~dynamics.keras.callback.PredictionRecorder`, and report.
 
 Importing ``dynamics`` imports neither Keras nor matplotlib: the callback and
 the trainer are loaded only when asked for.
@@ -33,11 +33,11 @@ __all__ = [
 # Names served lazily so that ``import dynamics`` stays free of keras, a
 # backend, and the parsers' regex compilation until they are needed.
 _LAZY = {
-    "load_run": ("dynamics.io", "load_run"),
-    "load_runs": ("dynamics.io", "load_runs"),
-    "PredictionRecorder": ("dynamics.callback", "PredictionRecorder"),
-    "LiveDiagnosis": ("dynamics.live", "LiveDiagnosis"),
-    "RecordingStorage": ("dynamics.rundir.storage", "RecordingStorage"),
+    "load_run": ("dynamics.sources.io", "load_run"),
+    "load_runs": ("dynamics.sources.io", "load_runs"),
+    "PredictionRecorder": ("dynamics.keras.callback", "PredictionRecorder"),
+    "LiveDiagnosis": ("dynamics.keras.live", "LiveDiagnosis"),
+    "RecordingStorage": ("dynamics.keras.storage", "RecordingStorage"),
 }
 
 

@@ -65,8 +65,8 @@ def cleanlab_inputs(run: Any, *, epoch: int | None = None) -> CleanlabInputs:
     """
     from dynamics.stats.analysis import analyze_predictions
     from dynamics.stats.probabilities import require_predictions
-    from dynamics.stats.views import view_at
     from dynamics.stats.temperature import kept_epoch
+    from dynamics.stats.views import view_at
 
     preds = require_predictions(run, "val")
     if getattr(preds, "compact", False):

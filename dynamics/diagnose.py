@@ -28,7 +28,17 @@ from typing import Any
 
 import pandas as pd
 
-from dynamics.diagnosis import confidence, early_stopping, noise, overfitting, patterns, samples, sanity, training_loss, verdict
+from dynamics.diagnosis import (
+    confidence,
+    early_stopping,
+    noise,
+    overfitting,
+    patterns,
+    samples,
+    sanity,
+    training_loss,
+    verdict,
+)
 from dynamics.diagnosis.context import Context, resolve_context
 from dynamics.findings import Finding
 from dynamics.run import Run, _json_ready

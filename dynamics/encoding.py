@@ -52,7 +52,7 @@ LOGIT16 = "logit-float16"
 LOGPROB16 = "logprob-float16"
 PROBA32 = "proba-float32"
 PROBA16 = "proba-float16"
-#: Compact records (:mod:`dynamics.rundir.compact`); not probabilities.
+#: Compact records (:mod:`dynamics.sources.rundir.compact`); not probabilities.
 COMPACT16 = "compact-float16"
 #: Encodings a run directory may declare; all but PROBA16 are written.
 ENCODINGS = (LOGIT16, LOGPROB16, PROBA32, PROBA16, COMPACT16)

@@ -7,7 +7,7 @@ directories, or a :class:`~dynamics.run.Run`) is loaded
 recorded predictions is analysed once (:func:`dynamics.diagnosis.samples.stories.analyze`),
 that analysis feeding both the per-sample findings of the diagnosis and,
 later, the figures. :func:`compare_report` sets several reports side by side
-(:func:`dynamics.compare.compare`). The terminal, HTML and Markdown reports
+(:func:`dynamics.diagnosis.compare.compare`). The terminal, HTML and Markdown reports
 and every plot then read these objects; nothing downstream computes a
 statistic again, and nothing here prints or draws (the report modules build
 the figures from a :class:`RunReport` when a report asks for them, so
@@ -27,8 +27,8 @@ from dynamics.errors import ArgumentError
 from dynamics.run import Run
 
 if TYPE_CHECKING:
-    from dynamics.compare import Comparison
     from dynamics.diagnose import Diagnosis
+    from dynamics.diagnosis.compare import Comparison
     from dynamics.stats.analysis import RunAnalysis
 
 __all__ = ["CompareReport", "RunReport", "Source", "compare_report", "expand_sources", "load_sources", "run_report",
@@ -110,12 +110,12 @@ def _run_dir_texts(run: Run) -> Callable[[int], str] | None:
     The texts are decoded on the first call, not here: most commands never
     show one (decoding every review of IMDB takes a second).
     """
-    from dynamics.rundir.layout import VOCABULARY
+    from dynamics.sources.rundir.layout import VOCABULARY
 
     root = Path(run.meta.source)
     if run.meta.format != "recorded" or not (root / VOCABULARY).is_file() or not (root / "val" / "inputs.npy").is_file():
         return None
-    from dynamics.rundir import sample_texts
+    from dynamics.sources.rundir import sample_texts
 
     @functools.cache
     def texts() -> list[str]:
@@ -128,7 +128,7 @@ def _run_dir_texts(run: Run) -> Callable[[int], str] | None:
 
 
 def expand_sources(sources: Sequence[str]) -> list[str]:
-    """Replace each folder by the runs' sources in it (:func:`dynamics.io_dirs.expand_folder`).
+    """Replace each folder by the runs' sources in it (:func:`dynamics.sources.folders.expand_folder`).
 
     A folder of run directories gives its run directories (sorted by name),
     a keras-tuner tree its executions' TensorBoard folders, a
@@ -145,7 +145,7 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
     for source in sources:
         path = Path(source)
         if source != "-" and path.is_dir() and not (path / "meta.json").is_file():
-            from dynamics.io_dirs import expand_folder
+            from dynamics.sources.folders import expand_folder
 
             out.extend(expand_folder(path))  # a tuner tree, Lightning versions, run directories...
         else:
@@ -160,7 +160,7 @@ def load_sources(sources: Iterable[Source], *, run: int | None = None) -> list[t
     (:func:`expand_sources`); ``run`` (1-based) picks one run of each source.
     Raises :class:`~dynamics.errors.ArgumentError` when ``run`` is out of range.
     """
-    from dynamics.io import load_runs
+    from dynamics.sources.io import load_runs
 
     expanded: list[Source] = []
     for source in sources:
@@ -212,8 +212,8 @@ def run_reports(
 def compare_report(
     reports: Sequence[RunReport], *, group_by: Sequence[str] | None = None, n_val: int | None = None
 ) -> CompareReport:
-    """Compare the runs of several reports (:func:`dynamics.compare.compare`)."""
-    from dynamics.compare import compare
+    """Compare the runs of several reports (:func:`dynamics.diagnosis.compare.compare`)."""
+    from dynamics.diagnosis.compare import compare
 
     reports = list(reports)
     comparison = compare([r.diagnosis for r in reports], analyses=[r.analysis for r in reports], group_by=group_by,

@@ -132,7 +132,7 @@ class RunMeta:
     ``"table"`` (a table printed by pandas, or pasted as Markdown or text),
     ``"history-json"``, ``"recorded"`` (a run directory), ``"tensorboard"``
     (event files), ``"lightning-csv"``, ``"hf-trainer-state"`` or ``"live"`` (the
-    epoch logs of a training in progress, :class:`dynamics.live.LiveDiagnosis`).
+    epoch logs of a training in progress, :class:`dynamics.keras.live.LiveDiagnosis`).
     ``era`` is the detected Keras generation when the format shows it:
     ``"keras0"``, ``"keras1"`` (0.2 to 2.0.8), ``"keras2"`` (2.0.9 to 2.3.1),
     ``"tfkeras"`` (tf.keras / tf-keras) or ``"keras3"``. ``verbose`` is 1 or 2
@@ -235,7 +235,7 @@ class Predictions:
 
     @property
     def compact(self) -> bool:
-        """True when the epochs are stored compactly (top-k classes, no full vectors; :mod:`dynamics.rundir.compact`)."""
+        """True when the epochs are stored compactly (top-k classes, no full vectors; :mod:`dynamics.sources.rundir.compact`)."""
         return getattr(self.proba, "encoding", None) == "compact-float16"
 
     def stacked(self, dtype: Any = np.float32) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Written from docs/keras-formats.md (the format strings it quotes from
 ``Progbar.update``, ``ProgbarLogger`` and the callbacks), independently of
-``dynamics.parse``: the round-trip tests render random histories with it and
+``dynamics.sources.parse``: the round-trip tests render random histories with it and
 check that the parser reads back exactly the printed values.
 
 Eras (``Printer.era``):

@@ -19,7 +19,7 @@ def write_run_dir(run: Run, directory: str | Path, *, dtype: str = "float16", **
     writer's encoding to ``val/epoch_NNNN.npy`` (and ``train/``): float16
     in log space, or float32 probabilities.
     """
-    from dynamics.rundir import RunDirWriter
+    from dynamics.sources.rundir import RunDirWriter
 
     directory = Path(directory)
     val, train = run.predictions, run.train_predictions

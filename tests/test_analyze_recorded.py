@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from recorded_runs import write_run_dir
 from typer.testing import CliRunner
 
 from cli.main import app
 from conftest import SEED_LOG
 from dynamics.simulate import simulate_run
-from recorded_runs import write_run_dir
 
 runner = CliRunner()
 
@@ -221,7 +221,7 @@ def test_a_run_without_a_rise_tests_no_story_but_still_counts_flips(runs):
 
 def test_a_log_is_diagnosed_exactly_as_before(tmp_path):
     from dynamics.diagnose import diagnose
-    from dynamics.io import load_runs
+    from dynamics.sources.io import load_runs
 
     result = invoke(str(SEED_LOG), "--json")
     assert result.exit_code == 0
@@ -295,10 +295,11 @@ def test_logs_stand_alone_unless_grouped_and_n_val_can_be_given(tmp_path):
 def test_float16_probabilities_are_flagged_when_they_change_the_loss_and_log_space_storage_is_not(tmp_path):
     """epochs.csv holds Keras's float32 losses; the predictions are stored as raw float16 probabilities (run
     format 1, the recorder's old default) or in the current default (float16 logits)."""
+    from recorded_runs import write_format1_run_dir
+
     from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
     from dynamics.simulate import epoch_arrays
     from dynamics.stats.probabilities import EpochView
-    from recorded_runs import write_format1_run_dir
 
     y, arrays = epoch_arrays("overconfident", n=2000, epochs=10, seed=7, margin=(1.0, 2.5), dtype=np.float32)
     p32 = list(arrays)
@@ -332,7 +333,7 @@ def test_float16_probabilities_are_flagged_when_they_change_the_loss_and_log_spa
 
 
 def test_runs_of_dynamics_train_are_grouped_by_pooling_not_by_seed():
-    from dynamics.configuration import configuration, group_runs
+    from dynamics.diagnosis.configuration import configuration, group_runs
 
     runs = []
     for pooling in ("last", "mean"):

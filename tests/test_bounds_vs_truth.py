@@ -112,8 +112,9 @@ def test_extreme_hand_built_epochs():
 
 def test_bounds_through_the_printed_log_and_the_parser():
     """Render recorded epochs as Keras prints them (every era), parse the text, bound from the parsed run."""
-    from dynamics.io import load_runs
     from keras_printer import ERAS, Epoch, Printer
+
+    from dynamics.sources.io import load_runs
 
     rng = random.Random(5)
     for i, (story, k) in enumerate(itertools.product(STORIES, (2, 3))):
@@ -140,8 +141,8 @@ def test_bounds_through_the_printed_log_and_the_parser():
 
 def _check_recorded_directory(directory, classes: int) -> int:
     """Bounds from the run's captured progress output (what the user saw) against its recorded predictions."""
-    from dynamics.io import load_runs
-    from dynamics.rundir import read_run_dir
+    from dynamics.sources.io import load_runs
+    from dynamics.sources.rundir import read_run_dir
 
     (printed_run,) = load_runs(directory / "progress.log")
     assert printed_run.meta.format == "progbar"
@@ -162,8 +163,8 @@ def test_real_tiny_training_runs(tmp_path):
     from typer.testing import CliRunner
 
     from cli.main import app
-    from dynamics.callback import PredictionRecorder
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.callback import PredictionRecorder
+    from dynamics.keras.env import import_keras
 
     out = tmp_path / "runs"
     result = CliRunner().invoke(app, ["train", "--dataset", "synthetic", "--max-samples", "400", "--epochs", "5",
@@ -234,8 +235,8 @@ def test_default_storage_recomputes_the_truth_the_bounds_contain(tmp_path):
     1e-4), and the bounds from the printed log contain them at every epoch --
     where float16 probabilities left them (the test above).
     """
-    from dynamics.rundir import RunDirWriter, read_run_dir
     from dynamics.simulate import epoch_arrays
+    from dynamics.sources.rundir import RunDirWriter, read_run_dir
     from dynamics.stats.probabilities import EpochView
 
     y, arrays = epoch_arrays("overconfident", n=3000, epochs=12, seed=7, margin=(1.0, 2.5), dtype=np.float32)

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.train
 if importlib.util.find_spec("keras") is None:
     pytest.skip("needs the [train] extra (keras)", allow_module_level=True)
 
-from dynamics.callback import PredictionRecorder, keras  # noqa: E402  (JAX unless KERAS_BACKEND says otherwise)
 from dynamics.errors import ArgumentError  # noqa: E402
-from dynamics.rundir.storage import RecordingStorage  # noqa: E402
+from dynamics.keras.callback import PredictionRecorder, keras  # noqa: E402  (JAX unless KERAS_BACKEND says otherwise)
+from dynamics.keras.storage import RecordingStorage  # noqa: E402
 
 
 def _data(n=240, n_val=101, vocab=300, length=12, seed=0, classes=2):
@@ -106,7 +106,7 @@ def test_default_storage_gives_back_evaluate_s_loss_of_confident_mistakes(tmp_pa
     logits), in memory and in a run directory, is evaluate's to 1e-4;
     from float16 probabilities it is not.
     """
-    from dynamics.rundir import read_run_dir
+    from dynamics.sources.rundir import read_run_dir
     from dynamics.stats.decomposition import decomposition_table
 
     rng = np.random.default_rng(0)
@@ -151,7 +151,7 @@ def test_callbacks_after_it_see_val_loss_even_when_listed_first(tmp_path, capsys
     assert "val_loss:" in out and "Epoch 2/6" in out and "Epoch 3/6" not in out
     header = (tmp_path / "log.csv").read_text().splitlines()[0].split(",")
     assert "val_loss" in header and "val_accuracy" in header
-    from dynamics.rundir import read_run_dir
+    from dynamics.sources.rundir import read_run_dir
 
     run = read_run_dir(tmp_path / "run")
     assert list(run.epochs.index) == [1, 2] and run.meta.extra["status"] == "finished"
@@ -187,7 +187,7 @@ def test_a_storage_built_by_hand_and_close_after_a_failed_fit(tmp_path):
             _model().fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[recorder, Boom()])
         assert sys.stdout is not saved  # fit raised after the recorder: the capture still runs...
     finally:
-        recorder.close()  # ...until the caller closes it, as dynamics.training does
+        recorder.close()  # ...until the caller closes it, as dynamics.keras.training does
     assert sys.stdout is saved
     run = recorder.run
     assert list(run.epochs.index) == [1, 2] and run.meta.extra["status"] == "running"
@@ -230,7 +230,7 @@ _OTHER_BACKEND = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {root!r})
     import keras
-    from dynamics.callback import PredictionRecorder
+    from dynamics.keras.callback import PredictionRecorder
     assert keras.backend.backend() == {backend!r}, keras.backend.backend()
     rng = np.random.default_rng(0)
     x = rng.integers(1, 200, size=(96, 10)).astype("int32"); y = (x[:, -1] > 100).astype("float32")

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.train
 if importlib.util.find_spec("keras") is None:
     pytest.skip("needs the [train] extra (keras)", allow_module_level=True)
 
-from dynamics.callback import PredictionRecorder, keras  # noqa: E402
 from dynamics.errors import ArgumentError  # noqa: E402
-from dynamics.rundir import read_run_dir  # noqa: E402
-from dynamics.rundir.compact import encode_compact  # noqa: E402
+from dynamics.keras.callback import PredictionRecorder, keras  # noqa: E402
+from dynamics.sources.rundir import read_run_dir  # noqa: E402
+from dynamics.sources.rundir.compact import encode_compact  # noqa: E402
 
 K = 12
 

@@ -21,9 +21,9 @@ if importlib.util.find_spec("keras") is None:
 
 from test_callback import _data, _model  # noqa: E402
 
-from dynamics.callback import PredictionRecorder, keras  # noqa: E402
 from dynamics.errors import ArgumentError  # noqa: E402
-from dynamics.rundir import read_run_dir  # noqa: E402
+from dynamics.keras.callback import PredictionRecorder, keras  # noqa: E402
+from dynamics.sources.rundir import read_run_dir  # noqa: E402
 
 BATCH = 32
 
@@ -147,7 +147,7 @@ _TORCH = textwrap.dedent("""
     sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
     import keras, torch
     from torch.utils.data import DataLoader, TensorDataset
-    from dynamics.callback import PredictionRecorder
+    from dynamics.keras.callback import PredictionRecorder
     from test_callback import _data, _model
     assert keras.backend.backend() == "torch"
     (x, y), (xv, yv) = _data()

@@ -16,8 +16,8 @@ import pytest
 
 from conftest import ROOT
 from dynamics.errors import InputError
-from dynamics.rundir import RunDirWriter, read_run_dir
-from dynamics.rundir.writer import PartWriter, part_folder
+from dynamics.sources.rundir import RunDirWriter, read_run_dir
+from dynamics.sources.rundir.writer import PartWriter, part_folder
 
 _WORKER = textwrap.dedent("""
     import sys
@@ -30,7 +30,7 @@ _WORKER = textwrap.dedent("""
         keras.distribution.initialize(job_addresses=f"127.0.0.1:{{port}}", num_processes=count, process_id=process)
         keras.distribution.set_distribution(
             keras.distribution.DataParallel(devices=keras.distribution.list_devices(), auto_shard_dataset=False))
-    from dynamics.callback import PredictionRecorder
+    from dynamics.keras.callback import PredictionRecorder
     from test_callback import _data, _model
     (x, y), (xv, yv) = _data()
     # each process feeds its half of every global batch of 32: the global batches are one process's

@@ -6,8 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dynamics.callback_sources import ArraySource, BatchSource, Pass, align, check_ids, source_for, stacked
 from dynamics.errors import ArgumentError
+from dynamics.keras.inputs import (
+    ArraySource,
+    BatchSource,
+    Pass,
+    align,
+    check_ids,
+    source_for,
+    stacked,
+)
 
 
 class FakePyDataset:

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from conftest import CORPUS, SEED_LOG
-from dynamics.compare import compare
 from dynamics.diagnose import diagnose
+from dynamics.diagnosis.compare import compare
 from dynamics.errors import ArgumentError
 from dynamics.report.compare_terminal import render_comparison_text
 from dynamics.report.content import compare_report, run_reports
@@ -111,7 +111,7 @@ def _groups(rows):
 
 
 def test_a_later_bottom_within_the_seed_ranges_is_not_called_a_difference():
-    from dynamics.compare import _best_epochs_finding
+    from dynamics.diagnosis.compare import _best_epochs_finding
 
     overlapping = _groups({"pooling=mean": [2, 1.5, 1, 2, 0.41, 1.04, 150], "pooling=max": [2, 2.5, 2, 3, 0.36, 0.77, 112]})
     f = _best_epochs_finding(overlapping, {"pooling=mean": 10, "pooling=max": 10})

@@ -107,14 +107,14 @@ def test_every_command_is_inside_the_boundary():
 @pytest.mark.parametrize("exc, code, needle", [(RuntimeError("boom"), 1, "internal error (RuntimeError: boom); please report it"),
                                                 (KeyboardInterrupt(), 130, "error: interrupted")])
 def test_a_bug_or_an_interrupt_is_still_one_line(monkeypatch, tmp_path, command, exc, code, needle):
-    import dynamics.io
-    import dynamics.training
+    import dynamics.keras.training
+    import dynamics.sources.io
 
     def fail(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(dynamics.io, "load_runs", fail)
-    monkeypatch.setattr(dynamics.training, "train", fail)
+    monkeypatch.setattr(dynamics.sources.io, "load_runs", fail)
+    monkeypatch.setattr(dynamics.keras.training, "train", fail)
     args = {"parse": [str(SEED_LOG)], "analyze": [str(SEED_LOG)], "report": [str(SEED_LOG), "--out", f"{tmp_path}/r.html"],
             "compare": [str(SEED_LOG), str(OTHER)], "train": ["--out", str(tmp_path)]}[command]
     result = runner.invoke(app, [command, *args])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from typer.testing import CliRunner
 
 from cli.main import app

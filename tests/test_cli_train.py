@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from conftest import ROOT
-from dynamics.io import load_run, load_runs
-from dynamics.rundir import read_run_dir
+from dynamics.sources.io import load_run, load_runs
+from dynamics.sources.rundir import read_run_dir
 
 runner = CliRunner()
 HAS_KERAS = importlib.util.find_spec("keras") is not None

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recorded_runs import write_run_dir
 from typer.testing import CliRunner
 
 from cli.main import app
-from dynamics.configuration import configuration, group_runs
+from dynamics.diagnosis.configuration import configuration, group_runs
 from dynamics.run import Run, RunMeta, make_epoch_table
 from dynamics.simulate import simulate_run
-from recorded_runs import write_run_dir
 
 runner = CliRunner()
 

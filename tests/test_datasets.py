@@ -8,9 +8,18 @@ import sys
 import numpy as np
 import pytest
 
-from dynamics import datasets
 from dynamics.errors import ArgumentError, DataUnavailableError
-from dynamics.synthetic import INTENSIFIERS, NEGATIVE, NEGATORS, POSITIVE, SyntheticConfig, decode, generate, vocabulary
+from dynamics.keras import datasets
+from dynamics.keras.synthetic import (
+    INTENSIFIERS,
+    NEGATIVE,
+    NEGATORS,
+    POSITIVE,
+    SyntheticConfig,
+    decode,
+    generate,
+    vocabulary,
+)
 
 SMALL = SyntheticConfig(n_train=600, n_test=200)
 
@@ -110,7 +119,7 @@ def keras_home(tmp_path, monkeypatch):
 
 
 def _imdb_module():
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.env import import_keras
 
     keras = import_keras()
     return sys.modules[keras.datasets.imdb.load_data.__module__]

@@ -60,7 +60,7 @@ def test_seed_numbers_from_the_hand_built_run():
 
 
 def test_seed_numbers_through_the_parser():
-    from dynamics.io import load_runs
+    from dynamics.sources.io import load_runs
 
     runs = load_runs(SEED_LOG)
     assert len(runs) == 1
@@ -130,7 +130,7 @@ def check_consistent(run: Run, d: Diagnosis) -> None:
 
 
 def test_every_corpus_log_diagnoses_without_contradicting_its_table():
-    from dynamics.io import load_runs
+    from dynamics.sources.io import load_runs
 
     seen = 0
     for entry in corpus_manifest():

@@ -178,7 +178,7 @@ def test_readme_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     import numpy as np
 
     from dynamics.errors import MissingDependencyError
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.env import import_keras
 
     try:
         import_keras()  # JAX unless KERAS_BACKEND says otherwise, as the recorder does

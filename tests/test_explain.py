@@ -189,7 +189,7 @@ def _seed_runs(offsets, n_val=2000, seed=0):
 
 
 def seeds_finding(runs):
-    from dynamics.configuration import spread_finding
+    from dynamics.diagnosis.configuration import spread_finding
     from dynamics.stats.seeds import seed_spread_of_runs
 
     return spread_finding(seed_spread_of_runs(runs))

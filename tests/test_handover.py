@@ -10,8 +10,8 @@ from scipy.special import expit, softmax
 
 from dynamics.errors import ArgumentError
 from dynamics.run import Predictions, Run, RunMeta
-from dynamics.rundir.compact import CompactEpochs, encode_compact
 from dynamics.simulate import simulate_run
+from dynamics.sources.rundir.compact import CompactEpochs, encode_compact
 from dynamics.stats.temperature import kept_temperature
 
 
@@ -106,8 +106,8 @@ needs_keras = pytest.mark.skipif(importlib.util.find_spec("keras") is None, reas
 @needs_keras
 @pytest.mark.train
 def test_the_layer_reproduces_the_calibrated_probabilities():
+    from dynamics.keras.temperature_layer import TemperatureScaling, keras
     from dynamics.stats.temperature import scale_temperature
-    from dynamics.temperature_layer import TemperatureScaling, keras
 
     rng = np.random.default_rng(0)
     z = rng.normal(0, 3, (64, 5)).astype("float32")
@@ -133,9 +133,9 @@ def test_the_layer_reproduces_the_calibrated_probabilities():
 @needs_keras
 @pytest.mark.train
 def test_calibrated_model_applies_the_kept_epoch_s_temperature(tmp_path):
-    from dynamics.callback import PredictionRecorder
+    from dynamics.keras.callback import PredictionRecorder
+    from dynamics.keras.temperature_layer import calibrated_model, keras
     from dynamics.stats.temperature import scale_temperature
-    from dynamics.temperature_layer import calibrated_model, keras
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(400, 6)).astype("float32")

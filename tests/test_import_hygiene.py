@@ -21,7 +21,7 @@ RECORDED = FIXTURES / "recorded" / "synthetic-last-seed0"
 #: name -> (code run in a fresh interpreter; it leaves its proof of work in ``done``, text expected in it)
 CASES = {
     "parse a log": (
-        f"from dynamics.io import load_runs\ndone = str(int(load_runs({str(SEED_LOG)!r})[0].epochs.index[-1]))", "77"),
+        f"from dynamics.sources.io import load_runs\ndone = str(int(load_runs({str(SEED_LOG)!r})[0].epochs.index[-1]))", "77"),
     "analyze a log, terminal and --json": (
         "from typer.testing import CliRunner\nfrom cli.main import app\n"
         f"done = ''.join(CliRunner().invoke(app, ['analyze', {str(SEED_LOG)!r}, *a]).output for a in ([], ['--json']))",
@@ -36,7 +36,7 @@ CASES = {
     "import the command line and the report package": (
         "import cli.main, dynamics.report, dynamics.pipeline, dynamics.report.writer\ndone = 'imported'", "imported"),
     "import the recorder's helpers and the train command": (
-        "import dynamics, dynamics.rundir, dynamics.capture, dynamics.datasets, dynamics.synthetic, dynamics.kerasenv\n"
+        "import dynamics, dynamics.sources.rundir, dynamics.keras.capture, dynamics.keras.datasets, dynamics.keras.synthetic, dynamics.keras.env\n"
         "import cli.train_cmd\ndone = 'imported'", "imported"),
 }
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import CORPUS, SEED_LOG
 from dynamics.errors import DynamicsError, InputError, NoEpochsError
-from dynamics.io import load_run, load_runs, parse_text
+from dynamics.sources.io import load_run, load_runs, parse_text
 
 ROW = "10/10 [==============================] - 0s - loss: {:.4f}\n"
 
@@ -138,15 +138,15 @@ def test_directory_without_meta_json(tmp_path):
 def test_run_directory_goes_to_rundir(tmp_path, monkeypatch):
     (tmp_path / "meta.json").write_text("{}")
     seen = []
-    fake = types.ModuleType("dynamics.rundir")
+    fake = types.ModuleType("dynamics.sources.rundir")
     fake.read_run_dir = lambda path: seen.append(path) or "RUN"
-    monkeypatch.setitem(sys.modules, "dynamics.rundir", fake)
+    monkeypatch.setitem(sys.modules, "dynamics.sources.rundir", fake)
     assert load_runs(tmp_path) == ["RUN"] and seen == [tmp_path]
 
 
 def test_run_directory_without_the_reader(tmp_path, monkeypatch):
     (tmp_path / "meta.json").write_text("{}")
-    monkeypatch.setitem(sys.modules, "dynamics.rundir", None)  # import fails
+    monkeypatch.setitem(sys.modules, "dynamics.sources.rundir", None)  # import fails
     with pytest.raises(InputError, match="cannot read run directories"):
         load_runs(tmp_path)
 

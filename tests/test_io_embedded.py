@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dynamics.errors import NoEpochsError
-from dynamics.io import load_runs
+from dynamics.sources.io import load_runs
 
 ROW = "1875/1875 [==============================] - 5s 3ms/step - loss: {:.4f} - val_loss: {:.4f}\n"
 
@@ -52,7 +52,7 @@ def test_json_that_is_not_a_history_is_not_taken_for_one():
 
 
 def test_a_keras3_capture_whose_escapes_were_lost_is_streamed_not_read_as_json(monkeypatch):
-    import dynamics.io as dio
+    import dynamics.sources.io as dio
 
     monkeypatch.setattr(dio, "_MAX_TABLE_BYTES", 1024)  # a JSON read would refuse this size
     k3 = "━" * 20

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from conftest import FIXTURES, ROOT
 from dynamics.errors import InputError, NoEpochsError
-from dynamics.io import load_runs
+from dynamics.sources.io import load_runs
 
 runner = CliRunner()
 SOURCES = FIXTURES / "sources"
@@ -142,7 +142,7 @@ def test_a_real_hugging_face_trainer(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="needs the [train] extra (keras)")
 def test_a_run_resumed_by_backup_and_restore(tmp_path):
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.env import import_keras
 
     keras = import_keras()
     seen: dict[int, dict[str, float]] = {}
@@ -222,7 +222,7 @@ def test_two_lightning_versions_are_two_runs_and_seeds_only_when_asked(tmp_path)
         (tmp_path / "lightning_logs" / f"version_{v}").mkdir(parents=True)
         (tmp_path / "lightning_logs" / f"version_{v}" / "metrics.csv").write_text(text)
     out = json.loads(runner.invoke(app, ["analyze", str(tmp_path), "--json", "--no-tables", "--n-val", "40"]).output)
-    # metrics.csv does not say how a version was trained: each stands alone (dynamics.configuration)
+    # metrics.csv does not say how a version was trained: each stands alone (dynamics.diagnosis.configuration)
     assert len(out["runs"]) == 2 and len(out["seeds"]) == 2
     out = json.loads(runner.invoke(app, ["analyze", str(tmp_path), "--json", "--no-tables", "--n-val", "40",
                                          "--group-by", "n_val"]).output)

@@ -17,6 +17,7 @@ from conftest import ROOT
 
 pytest.importorskip("tensorboardX")
 
+from tensorboard_writer import SCALARS, tf2_scalar_event  # noqa: E402
 from tensorboardX import SummaryWriter  # noqa: E402
 from tensorboardX.event_file_writer import EventFileWriter  # noqa: E402
 from tensorboardX.proto.event_pb2 import Event  # noqa: E402
@@ -26,9 +27,8 @@ from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto  # noqa: E402
 
 from cli.main import app  # noqa: E402
 from dynamics.errors import DamagedInputError, InputError, NoEpochsError  # noqa: E402
-from dynamics.io import damage_error, load_runs  # noqa: E402
-from dynamics.tfevents import read_scalars  # noqa: E402
-from tensorboard_writer import SCALARS, tf2_scalar_event  # noqa: E402
+from dynamics.sources.io import damage_error, load_runs  # noqa: E402
+from dynamics.sources.tfevents import read_scalars  # noqa: E402
 
 runner = CliRunner()
 
@@ -117,7 +117,7 @@ def test_the_layout_cache_never_mixes_tags_of_one_length(tmp_path):
 
 
 def test_the_vectorised_reader_agrees_with_the_record_by_record_one(tmp_path):
-    from dynamics.tfevents import _scan, _scan_clean
+    from dynamics.sources.tfevents import _scan, _scan_clean
 
     rng = np.random.default_rng(3)
     events = [tf2_scalar_event(f"epoch_{'m' * (1 + s % 3)}", rng.random(), s) for s in range(400)]  # steps past 127
@@ -134,13 +134,13 @@ def test_the_vectorised_reader_agrees_with_the_record_by_record_one(tmp_path):
 
 
 def test_the_numpy_crc32c_matches_the_published_check_value():
-    from dynamics.tfevents import _bad_headers, masked_crc32c
+    from dynamics.sources.tfevents import _bad_headers, masked_crc32c
 
     header = b"123456789"[:8]
     good = header + struct.pack("<I", masked_crc32c(header))
     assert _bad_headers(good + good, [0, 12]) is None
     assert _bad_headers(good + header + b"\0\0\0\0", [0, 12]) == 1
-    from dynamics.tfevents import _crc32c_table
+    from dynamics.sources.tfevents import _crc32c_table
 
     table, crc = _crc32c_table(), 0xFFFFFFFF
     for byte in b"123456789":
@@ -190,7 +190,7 @@ def test_a_tuner_tree_gives_one_run_per_execution_and_groups_them_by_trial(tmp_p
     assert [(r.meta.extra["tuner_trial"], r.meta.extra["execution"]) for r in runs] == [
         ("00", 0), ("00", 1), ("01", 0), ("01", 1)]
     np.testing.assert_allclose(runs[3].epochs["loss"], np.float32(HISTORY["loss"]) + np.float32(0.11), rtol=1e-6)
-    from dynamics.configuration import group_runs
+    from dynamics.diagnosis.configuration import group_runs
 
     groups = group_runs(runs, n_val=200)
     assert [len(g.runs) for g in groups] == [2, 2]
@@ -280,7 +280,7 @@ def test_a_wrong_length_crc_stops_the_reading(damaged):
 
 
 def test_a_huge_declared_length_is_damage_not_a_memory_error(damaged):
-    from dynamics.tfevents import masked_crc32c
+    from dynamics.sources.tfevents import masked_crc32c
 
     root, path, records = damaged
     offset, _ = records[2]
@@ -350,7 +350,7 @@ def _fit(keras, log_dir: Path, *, seed: int = 0, epochs: int = 4, units: int = 4
 @pytest.mark.slow
 @pytest.mark.skipif(not _KERAS, reason="needs the [train] extra (keras)")
 def test_a_keras_run_with_the_tensorboard_callback_gives_its_history(tmp_path):
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.env import import_keras
 
     keras = import_keras()
     history = _fit(keras, tmp_path / "logs").history
@@ -368,11 +368,10 @@ def test_a_keras_run_with_the_tensorboard_callback_gives_its_history(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not _KERAS or importlib.util.find_spec("keras_tuner") is None, reason="needs keras and keras-tuner")
 def test_a_keras_tuner_search_tree_gives_each_executions_history(tmp_path, monkeypatch):
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.env import import_keras
 
     keras = import_keras()
     import keras_tuner
-
     from tensorboard_writer import tensorboard_callback
 
     histories: dict[str, dict[str, list[float]]] = {}
@@ -426,7 +425,7 @@ def test_a_keras_tuner_search_tree_gives_each_executions_history(tmp_path, monke
 def test_reading_event_files_imports_no_keras_backend_or_tensorflow(tmp_path):
     _log_dir(tmp_path / "logs", HISTORY)
     code = (
-        "import sys\nfrom dynamics.io import load_runs\n"
+        "import sys\nfrom dynamics.sources.io import load_runs\n"
         f"load_runs({str(tmp_path / 'logs')!r})\n"
         "heavy = {'keras', 'jax', 'torch', 'tensorflow', 'tensorboard', 'tensorboardX', 'google.protobuf', 'matplotlib'}\n"
         "print('HEAVY', sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))\n"

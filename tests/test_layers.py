@@ -22,29 +22,20 @@ from conftest import ROOT
 #: Layer of each module, by the longest dotted prefix listed (a package covers its modules).
 LAYERS: dict[str, int] = {
     "dynamics": 0, "dynamics.errors": 0, "dynamics.run": 0, "dynamics.findings": 0, "dynamics.encoding": 0,
-    "dynamics.io": 1, "dynamics.io_csvlogger": 1, "dynamics.io_history": 1, "dynamics.io_notebook": 1,
-    "dynamics.delimited": 1, "dynamics.parse": 1, "dynamics.rundir": 1, "dynamics.tfevents": 1,
-    "dynamics.tfevents_wire": 1, "dynamics.io_tensorboard": 1, "dynamics.io_frameworks": 1, "dynamics.io_dirs": 1,
-    "dynamics.stats": 2, "dynamics.simulate": 2, "dynamics.simulate_curves": 2, "dynamics.cleanlab_inputs": 2,
+    "dynamics.sources": 1,
+    "dynamics.stats": 2, "dynamics.simulate": 2, "dynamics.cleanlab_inputs": 2,
     "dynamics.diagnosis": 3, "dynamics.diagnose": 3,
-    "dynamics.configuration": 3, "dynamics.compare": 3,
     "dynamics.pipeline": 4,
     "dynamics.plots": 5,
     "dynamics.report": 6,
     "cli": 7, "dynamics.__main__": 7,
 }  # fmt: skip
 NAMES = ["core", "sources", "stats", "diagnosis", "pipeline", "plots", "report", "cli"]
-#: The modules that import keras; only the command line (and they themselves) may import them.
-KERAS = ("dynamics.callback", "dynamics.callback_data", "dynamics.training", "dynamics.capture", "dynamics.datasets",
-         "dynamics.synthetic", "dynamics.kerasenv", "dynamics.live", "dynamics.temperature_layer",
-         "dynamics.callback_placement", "dynamics.callback_sources",
-         # the recorder's storage side: it tees the progress output (dynamics.capture) while training
-         "dynamics.rundir.storage")
 #: The only upward edges: methods a user calls on the core objects, which must reach the layer that answers
 #: them -- Jupyter calls ``_repr_html_`` on a Run, a Diagnosis or a Comparison, and ``Run.to_cleanlab`` is
 #: the issue's API. Each import sits inside that one method, so importing the object costs nothing.
 METHOD_HOOKS = {("dynamics.run", "dynamics.report.notebook"), ("dynamics.diagnose", "dynamics.report.notebook"),
-                ("dynamics.compare", "dynamics.report.notebook"), ("dynamics.run", "dynamics.cleanlab_inputs")}
+                ("dynamics.diagnosis.compare", "dynamics.report.notebook"), ("dynamics.run", "dynamics.cleanlab_inputs")}
 
 
 def _modules() -> dict[str, Path]:
@@ -59,6 +50,9 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+#: The modules that import keras (the dynamics.keras package); only the command line (and they themselves)
+#: may import them.
+KERAS = tuple(m for m in MODULES if m == "dynamics.keras" or m.startswith("dynamics.keras."))
 
 
 def _imports(name: str, path: Path) -> set[str]:

@@ -14,7 +14,7 @@ if importlib.util.find_spec("keras") is None:
 
 from dynamics.diagnose import diagnose  # noqa: E402
 from dynamics.errors import ArgumentError  # noqa: E402
-from dynamics.live import LiveDiagnosis, keras  # noqa: E402
+from dynamics.keras.live import LiveDiagnosis, keras  # noqa: E402
 from dynamics.report.epoch_line import epoch_line  # noqa: E402
 from dynamics.run import Run, RunMeta, make_epoch_table  # noqa: E402
 

@@ -17,12 +17,12 @@ CELLS = [
     "from dynamics.simulate import simulate_run\n"
     "run = simulate_run('overconfident', n=300, epochs=8, n_train=50)\nrun",
     "from dynamics.diagnose import diagnose\nd = diagnose(run)\nd",
-    "from dynamics.compare import compare\n"
+    "from dynamics.diagnosis.compare import compare\n"
     "compare([d, diagnose(simulate_run('overconfident', n=300, epochs=8, seed=1, n_train=50))])",
     # LiveDiagnosis in a kernel: one display, redrawn in place at each epoch end
     "import os; os.environ['KERAS_BACKEND'] = 'jax'\n"
     "import numpy as np\n"
-    "from dynamics.live import LiveDiagnosis, keras\n"
+    "from dynamics.keras.live import LiveDiagnosis, keras\n"
     "rng = np.random.default_rng(0); x = rng.normal(size=(200, 4)).astype('float32'); y = (x[:, 0] > 0).astype('float32')\n"
     "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
     "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
@@ -65,8 +65,8 @@ def test_a_notebook_renders_runs_diagnoses_comparisons_and_the_live_verdict():
 
 
 def test_displays_escape_what_came_from_the_log():
-    from dynamics.compare import compare
     from dynamics.diagnose import diagnose
+    from dynamics.diagnosis.compare import compare
     from dynamics.run import Run, RunMeta, make_epoch_table
 
     rows = {e: {"loss": 1 / e, "val_loss": 0.4 + abs(e - 3) / 20, "val_accuracy": 0.8} for e in range(1, 7)}

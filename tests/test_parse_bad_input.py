@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SEED_LOG
 from dynamics.errors import InputError, NoEpochsError
-from dynamics.io import load_runs
+from dynamics.sources.io import load_runs
 
 K3 = "━" * 20
 

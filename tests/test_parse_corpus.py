@@ -8,7 +8,7 @@ import pytest
 
 from conftest import CORPUS, SEED_LOG, corpus_manifest
 from dynamics.errors import NoEpochsError
-from dynamics.io import load_runs
+from dynamics.sources.io import load_runs
 
 ENTRIES = corpus_manifest()
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import FIXTURES
 from dynamics.errors import NoEpochsError
-from dynamics.parse import parse_file, parse_text
+from dynamics.sources.parse import parse_file, parse_text
 
 K3 = "━" * 20
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from conftest import CORPUS, FIXTURES, SEED_LOG
 from dynamics.errors import DynamicsError
-from dynamics.io import load_runs
 from dynamics.run import runs_to_json_dict
+from dynamics.sources.io import load_runs
 
 LOGS = [p.read_bytes() for p in sorted((CORPUS / "logs").glob("*.txt"))] + [SEED_LOG.read_bytes()]
 LOGS += [p.read_bytes() for p in sorted((FIXTURES / "paste").glob("*.txt"))]  # the real-paste classes of issue 10

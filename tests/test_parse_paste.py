@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynamics.parse import parse_text
+from dynamics.sources.parse import parse_text
 
 ROW1 = "1875/1875 [==============================] - 5s 3ms/step - loss: 0.4950 - accuracy: 0.8262 - val_loss: 0.3967 - val_accuracy: 0.8593"
 ROW2 = "1875/1875 [==============================] - 5s 3ms/step - loss: 0.3736 - accuracy: 0.8650 - val_loss: 0.3819 - val_accuracy: 0.8631"

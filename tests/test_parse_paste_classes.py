@@ -13,8 +13,8 @@ import json
 import pytest
 
 from conftest import FIXTURES
-from dynamics.io import load_runs
-from dynamics.parse import parse_text
+from dynamics.sources.io import load_runs
+from dynamics.sources.parse import parse_text
 
 PASTE = FIXTURES / "paste"
 ENTRIES = json.loads((PASTE / "manifest.json").read_text())

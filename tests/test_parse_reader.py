@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynamics.errors import InputError
-from dynamics.parse import reader
-from dynamics.parse.reader import iter_screen_lines, sniff_encoding
+from dynamics.sources.parse import reader
+from dynamics.sources.parse.reader import iter_screen_lines, sniff_encoding
 
 
 def _reference(data: bytes) -> list[str]:

@@ -12,9 +12,9 @@ import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from dynamics.parse import parse_text
 from keras_printer import DAMAGES, ELISIONS, ERAS, Epoch, Printer, paste
+
+from dynamics.sources.parse import parse_text
 
 NAME_POOL = [
     "acc",

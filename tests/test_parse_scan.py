@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from conftest import CORPUS, SEED_LOG
 from dynamics.errors import DynamicsError
-from dynamics.parse import parse_lines
-from dynamics.parse.reader import Region
+from dynamics.sources.parse import parse_lines
+from dynamics.sources.parse.reader import Region
 
 LOGS = [p.read_text("utf-8", "replace") for p in sorted((CORPUS / "logs").glob("*.txt"))] + [SEED_LOG.read_text()]
 UPDATE = "{c}/60 [=====>........................] - ETA: 3s - loss: 0.{c:04d} - acc: 0.5000"

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dynamics.errors import NoEpochsError
-from dynamics.io import load_runs, parse_text
+from dynamics.sources.io import load_runs, parse_text
 
 NAMES = ["loss", "accuracy", "val_loss", "val_accuracy", "mae", "val_mae", "lr", "auc_1", "precision"]
 

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from dynamics.parse import parse_text
+from dynamics.sources.parse import parse_text
 
 K3 = "━" * 20
 ROWS = [

@@ -16,14 +16,14 @@ from matplotlib.text import Text
 from scipy import stats
 
 from conftest import CORPUS, ROOT, SEED_LOG
-from dynamics.compare import compare
 from dynamics.diagnose import diagnose
+from dynamics.diagnosis.compare import compare
 from dynamics.diagnosis.samples.stories import analyze
-from dynamics.io import load_runs
 from dynamics.plots import log, samples
 from dynamics.plots.axes import EpochAxis
 from dynamics.plots.compare import compare_curves
 from dynamics.simulate import simulate_run
+from dynamics.sources.io import load_runs
 
 LOG_PLOTS = ("learning_curves", "generalization_gap", "mistake_bounds")
 SAMPLE_PLOTS = ("confidence_heatmap", "reliability_diagrams", "loss_decomposition", "temperature_scaling", "churn",
@@ -155,7 +155,7 @@ def test_the_overlap_check_catches_an_overlap():
 def test_figures_are_built_without_pyplot():
     code = (
         "import sys\n"
-        "from dynamics.io import load_runs\n"
+        "from dynamics.sources.io import load_runs\n"
         "from dynamics.diagnose import diagnose\n"
         "from dynamics.diagnosis.samples.stories import analyze\n"
         "from dynamics.simulate import simulate_run\n"

@@ -8,6 +8,7 @@ import struct
 from html.parser import HTMLParser
 from pathlib import Path
 
+import chromium
 import pytest
 
 from conftest import SEED_LOG
@@ -15,8 +16,6 @@ from dynamics.report import write_report
 from dynamics.report.content import run_report
 from dynamics.report.html import CSP
 from dynamics.simulate import simulate_run
-
-import chromium
 
 EVIL = "x<script>alert(1)</script>&y"
 

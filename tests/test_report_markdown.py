@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from test_report_html import EVIL, EVIL_LOG, evil_csv
 
 from conftest import SEED_LOG
 from dynamics.report import write_report
 from dynamics.report.markdown import files_dir, md_text
 from dynamics.report.tables import MARKDOWN_ROWS
 from dynamics.simulate import simulate_run
-from test_report_html import EVIL, EVIL_LOG, evil_csv
 
 
 def render(text: str) -> str:

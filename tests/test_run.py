@@ -4,7 +4,14 @@ import math
 import numpy as np
 
 from dynamics.findings import Finding
-from dynamics.run import Event, Predictions, Run, RunMeta, canonical_metric_name, make_epoch_table
+from dynamics.run import (
+    Event,
+    Predictions,
+    Run,
+    RunMeta,
+    canonical_metric_name,
+    make_epoch_table,
+)
 
 
 def test_canonical_names_fold_only_unambiguous_spellings():

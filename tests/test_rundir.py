@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from dynamics.capture import ProgressCapture, render_terminal_line
 from dynamics.errors import ArgumentError, InputError, NoEpochsError
+from dynamics.keras.capture import ProgressCapture, render_terminal_line
+from dynamics.keras.storage import RecordingStorage
 from dynamics.run import Event
-from dynamics.rundir import RunDirWriter, is_run_dir, read_run_dir, sample_texts
-from dynamics.rundir.storage import RecordingStorage
+from dynamics.sources.rundir import RunDirWriter, is_run_dir, read_run_dir, sample_texts
 
 N_VAL = 7
 
@@ -251,7 +251,7 @@ def test_progress_capture_tees_and_renders(tmp_path, capsys):
 
 
 def test_shipped_recorded_run_loads_and_its_log_parses_back():
-    from dynamics.io import load_run, load_runs
+    from dynamics.sources.io import load_run, load_runs
 
     path = FIXTURES / "recorded" / "synthetic-last-seed0"
     run = load_run(path)

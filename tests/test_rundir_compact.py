@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scipy.stats import entropy as scipy_entropy
 
-from dynamics.errors import ArgumentError, InputError
 from dynamics.diagnosis.samples.stories import explain
+from dynamics.errors import ArgumentError, InputError
 from dynamics.run import Predictions, Run, RunMeta
-from dynamics.rundir import RunDirWriter, read_run_dir
-from dynamics.rundir.compact import CompactEpochs, compact_dtype, encode_compact
 from dynamics.simulate import epoch_arrays
+from dynamics.sources.rundir import RunDirWriter, read_run_dir
+from dynamics.sources.rundir.compact import CompactEpochs, compact_dtype, encode_compact
 from dynamics.stats.analysis import analyze_predictions
 from dynamics.stats.compact import UNAVAILABLE, CompactView
 

@@ -18,9 +18,15 @@ import pytest
 
 from dynamics.errors import InputError
 from dynamics.run import Predictions, Run, RunMeta, make_epoch_table
-from dynamics.rundir import RunDirWriter, read_run_dir
-from dynamics.rundir.encoding import EncodedEpochs, decode, decode_table, encode, value_ranks
 from dynamics.simulate import epoch_arrays
+from dynamics.sources.rundir import RunDirWriter, read_run_dir
+from dynamics.sources.rundir.encoding import (
+    EncodedEpochs,
+    decode,
+    decode_table,
+    encode,
+    value_ranks,
+)
 from dynamics.stats.decomposition import decomposition_table
 
 EPS = np.float32(1e-7)
@@ -171,8 +177,8 @@ def test_counting_codes_gives_what_sorting_decoded_values_gives(tmp_path):
     """The AUC and the temperature fits key on the float16 codes; on the decoded float32 values they agree."""
     from dynamics.stats.calibration import calibration_row
     from dynamics.stats.probabilities import EpochView
-    from dynamics.stats.views import iter_views
     from dynamics.stats.temperature import default_halves, temperature_row
+    from dynamics.stats.views import iter_views
 
     y, outputs = _overconfident(n=30_000, epochs=3, seed=2)  # above the counting threshold (20,000)
     preds = read_run_dir(_write(tmp_path / "run", y, outputs, [1.0] * 3)).predictions
@@ -199,7 +205,7 @@ def test_old_run_directories_load_as_they_are(tmp_path):
 
 
 def test_the_encoding_is_on_disk_before_the_first_epoch_file(tmp_path, monkeypatch):
-    import dynamics.rundir.writer as writer_module
+    import dynamics.sources.rundir.writer as writer_module
 
     seen = []
     original = writer_module._save_npy

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from test_stats_calibration import _gpleiss_ece_mce
 
 from dynamics.run import Predictions
 from dynamics.simulate import epoch_arrays, load_npy, save_npy, simulate_predictions
 from dynamics.stats.analysis import analyze_predictions
 from dynamics.stats.probabilities import EpochView
-from test_stats_calibration import _gpleiss_ece_mce
 
 
 @pytest.mark.parametrize("classes", [2, 3])

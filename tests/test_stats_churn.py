@@ -7,7 +7,14 @@ import pytest
 
 from dynamics.run import Predictions
 from dynamics.simulate import simulate_predictions
-from dynamics.stats.churn import ChurnAccumulator, churn_between, churn_table, flip_counts, stability_table, stability
+from dynamics.stats.churn import (
+    ChurnAccumulator,
+    churn_between,
+    churn_table,
+    flip_counts,
+    stability,
+    stability_table,
+)
 from dynamics.stats.views import iter_views
 
 

@@ -8,7 +8,12 @@ import pytest
 
 from dynamics.errors import ArgumentError, InputError
 from dynamics.simulate import epoch_arrays, load_npy, save_npy, simulate_run
-from dynamics.stats.datamap import DataMapAccumulator, data_map, data_map_regions, data_map_table
+from dynamics.stats.datamap import (
+    DataMapAccumulator,
+    data_map,
+    data_map_regions,
+    data_map_table,
+)
 from dynamics.stats.probabilities import EpochView
 from dynamics.stats.views import iter_views
 

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from dynamics.simulate import simulate_run
-from dynamics.stats.decomposition import decomposition_table, loss_decomposition, loss_rise, loss_rise_of_run
+from dynamics.stats.decomposition import (
+    decomposition_table,
+    loss_decomposition,
+    loss_rise,
+    loss_rise_of_run,
+)
 
 
 @pytest.mark.parametrize("classes", [2, 4])

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.early_stopping import early_stopping_table, missing_ranges, replay_early_stopping
+from dynamics.stats.early_stopping import (
+    early_stopping_table,
+    missing_ranges,
+    replay_early_stopping,
+)
 from dynamics.stats.prechelt import prechelt_criteria, prechelt_table
 
 SEED_EPOCHS = [1, 2, 3, 4, 5, 75, 76, 77]

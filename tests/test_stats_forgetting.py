@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from dynamics.simulate import simulate_run
-from dynamics.stats.forgetting import ForgettingAccumulator, combine_forgetting, forgetting_statistics, forgetting_table
+from dynamics.stats.forgetting import (
+    ForgettingAccumulator,
+    combine_forgetting,
+    forgetting_statistics,
+    forgetting_table,
+)
 from dynamics.stats.views import iter_views
 
 

@@ -8,9 +8,20 @@ from scipy import stats
 
 from dynamics.run import Run, make_epoch_table
 from dynamics.stats.fluctuations import loss_rises, loss_rises_of_run
-from dynamics.stats.generalization import best_epoch, gap_table, generalization_gap, overfitting_onset, overfitting_onset_of_run
+from dynamics.stats.generalization import (
+    best_epoch,
+    gap_table,
+    generalization_gap,
+    overfitting_onset,
+    overfitting_onset_of_run,
+)
 from dynamics.stats.precision import metric_direction, print_halfwidth
-from dynamics.stats.sanity import frozen_stretches, loss_excess_table, loss_limits, prior_entropy_range
+from dynamics.stats.sanity import (
+    frozen_stretches,
+    loss_excess_table,
+    loss_limits,
+    prior_entropy_range,
+)
 
 
 def test_gap_is_positive_when_validation_is_worse(seed_run):

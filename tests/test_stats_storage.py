@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dynamics.stats.storage import FLOAT16_TOP, loss_interval, rounding_interval, stored_loss
+from dynamics.stats.storage import (
+    FLOAT16_TOP,
+    loss_interval,
+    rounding_interval,
+    stored_loss,
+)
 
 
 def keras_bce(p32: np.ndarray, y: np.ndarray) -> np.ndarray:

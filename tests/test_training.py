@@ -12,11 +12,11 @@ pytestmark = pytest.mark.train
 if importlib.util.find_spec("keras") is None:
     pytest.skip("needs the [train] extra (keras)", allow_module_level=True)
 
-from dynamics.io import load_run, load_runs  # noqa: E402
-from dynamics.rundir import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
+from dynamics.keras.synthetic import decode  # noqa: E402
+from dynamics.keras.training import TrainConfig, build_model, train  # noqa: E402
+from dynamics.sources.io import load_run, load_runs  # noqa: E402
+from dynamics.sources.rundir import read_run_dir, read_vocabulary, sample_texts  # noqa: E402
 from dynamics.stats.decomposition import decomposition_table  # noqa: E402
-from dynamics.synthetic import decode  # noqa: E402
-from dynamics.training import TrainConfig, build_model, train  # noqa: E402
 
 TINY = dict(dataset="synthetic", epochs=2, max_samples=120, train_subset=40, verbose=1, label_noise=0.1)
 
@@ -90,7 +90,7 @@ def test_same_seed_gives_the_same_predictions(runs, tmp_path):
 
 
 def test_mean_and_max_pooling_ignore_padding():
-    from dynamics.kerasenv import import_keras
+    from dynamics.keras.env import import_keras
 
     keras = import_keras()
     config = TrainConfig(maxlen=12, max_features=50, embedding_dim=4, units=3)

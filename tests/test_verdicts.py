@@ -15,9 +15,9 @@ from cli.main import app
 from conftest import ROOT, SEED_LOG
 from dynamics.diagnose import diagnose
 from dynamics.diagnosis.verdict import ACCURACY_PATTERNS, CLAIMS, LOSS_PATTERNS
-from dynamics.io import load_runs
 from dynamics.run import Run, RunMeta, make_epoch_table
-from dynamics.simulate_curves import STORIES, simulate_curve_run
+from dynamics.simulate.curves import STORIES, simulate_curve_run
+from dynamics.sources.io import load_runs
 
 CORPUS = ROOT / "fixtures" / "corpus"
 LABELS = json.loads((CORPUS / "verdicts.json").read_text())

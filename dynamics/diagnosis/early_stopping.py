@@ -10,8 +10,8 @@ from dynamics.diagnosis.context import Context
 from dynamics.diagnosis.wording import listing, num
 from dynamics.findings import Finding
 from dynamics.stats.early_stopping import early_stopping_table
-from dynamics.stats.precision import metric_direction
 from dynamics.stats.prechelt import prechelt_table
+from dynamics.stats.precision import metric_direction
 
 
 def _ranges(values: list[int]) -> str:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 
-
 from dynamics.diagnosis.context import Context
 from dynamics.diagnosis.wording import epoch_ranges, num, pval, signed, signed_pct, span
 from dynamics.findings import Finding
 from dynamics.run import Run
 from dynamics.stats.generalization import best_epoch, gap_table, run_onset
 from dynamics.stats.precision import metric_direction
-from dynamics.stats.trends import TrendResult, metric_trend, min_attainable_p, trend_test
+from dynamics.stats.trends import (
+    TrendResult,
+    metric_trend,
+    min_attainable_p,
+    trend_test,
+)
 
 
 def produce(ctx: Context) -> list[Finding]:

@@ -3,7 +3,7 @@
 Every function here takes numbers that were already computed -- a
 :class:`~dynamics.diagnose.Diagnosis` (its findings and ``tables``), a
 :class:`~dynamics.stats.analysis.SampleAnalysis` or a
-:class:`~dynamics.compare.Comparison` -- and only draws them; none computes a
+:class:`~dynamics.diagnosis.compare.Comparison` -- and only draws them; none computes a
 statistic of its own, so a plot always shows exactly the numbers the
 terminal report prints. None saves anything: the report writers render the
 returned figures.

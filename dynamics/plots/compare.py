@@ -1,4 +1,4 @@
-"""Runs side by side, drawn from a :class:`~dynamics.compare.Comparison`.
+"""Runs side by side, drawn from a :class:`~dynamics.diagnosis.compare.Comparison`.
 
 One colour per group (a configuration; several seeds of it share the
 colour). Left: each run's val_loss. Right: val_accuracy -- a single run as a
@@ -15,10 +15,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dynamics.plots.axes import EpochAxis, new_figure, outside_legend, percent_axis, title
+from dynamics.plots.axes import (
+    EpochAxis,
+    new_figure,
+    outside_legend,
+    percent_axis,
+    title,
+)
 
 if TYPE_CHECKING:
-    from dynamics.compare import Comparison
+    from dynamics.diagnosis.compare import Comparison
 
 #: Group colours (Okabe-Ito, then matplotlib's tab10 for more groups).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",

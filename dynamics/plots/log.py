@@ -18,7 +18,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from dynamics.plots.axes import COLORS, EpochAxis, new_figure, outside_legend, percent_axis, title
+from dynamics.plots.axes import (
+    COLORS,
+    EpochAxis,
+    new_figure,
+    outside_legend,
+    percent_axis,
+    title,
+)
 
 if TYPE_CHECKING:
     from dynamics.diagnose import Diagnosis

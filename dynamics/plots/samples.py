@@ -17,7 +17,15 @@ import numpy as np
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
-from dynamics.plots.axes import COLORS, EpochAxis, PercentTicks, new_figure, outside_legend, percent_axis, title
+from dynamics.plots.axes import (
+    COLORS,
+    EpochAxis,
+    PercentTicks,
+    new_figure,
+    outside_legend,
+    percent_axis,
+    title,
+)
 
 if TYPE_CHECKING:
     from dynamics.stats.analysis import SampleAnalysis

@@ -1,4 +1,4 @@
-"""A :class:`~dynamics.compare.Comparison` in the terminal: one row per run, then the findings.
+"""A :class:`~dynamics.diagnosis.compare.Comparison` in the terminal: one row per run, then the findings.
 
 Only formatting: every number is the comparison's summary table or a
 finding's claim. Run labels and group names come from the sources and are
@@ -18,7 +18,7 @@ from dynamics.diagnosis.wording import fixed, share
 from dynamics.report.terminal import finding_grid
 
 if TYPE_CHECKING:
-    from dynamics.compare import Comparison
+    from dynamics.diagnosis.compare import Comparison
 
 
 

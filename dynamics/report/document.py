@@ -17,7 +17,7 @@ from dynamics.report.figures import RenderedFigure, compare_figures, run_figures
 from dynamics.report.tables import TableSpec, compare_tables, run_tables
 
 if TYPE_CHECKING:
-    from dynamics.compare import Comparison
+    from dynamics.diagnosis.compare import Comparison
     from dynamics.pipeline import CompareReport, RunReport
 
 #: Titles of topics the diagnosis does not name.

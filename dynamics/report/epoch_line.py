@@ -1,6 +1,6 @@
 """One line per epoch for a terminal: where val_loss stands and whether the val_accuracy move is noise.
 
-:class:`dynamics.live.LiveDiagnosis` prints it after each epoch. Every part
+:class:`dynamics.keras.live.LiveDiagnosis` prints it after each epoch. Every part
 is read from the :class:`~dynamics.diagnose.Diagnosis` of the run so far --
 the ``best_epochs`` finding; for val_accuracy, the first that exists of the
 ``samples_mcnemar`` table (recorded predictions: McNemar's test on the

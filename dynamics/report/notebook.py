@@ -102,7 +102,7 @@ def run_html(run: Any, *, max_findings: int = MAX_FINDINGS) -> str:
 
 
 def comparison_html(c: Any, *, max_findings: int = MAX_FINDINGS, figure: bool = True) -> str:
-    """The notebook display of a :class:`~dynamics.compare.Comparison`."""
+    """The notebook display of a :class:`~dynamics.diagnosis.compare.Comparison`."""
     context, verdict = compare_context(c)
     findings, more = _first(number_findings(c.findings), max_findings)
     figures = []

@@ -271,7 +271,7 @@ def _samples_tables(d: Diagnosis) -> list[Table]:
 
 
 def render_seeds(groups: list[Any], console: Console | None = None) -> None:
-    """Print the run groups of :func:`dynamics.configuration.group_runs` (the "Across runs" section).
+    """Print the run groups of :func:`dynamics.diagnosis.configuration.group_runs` (the "Across runs" section).
 
     Each group gets its finding and the per-epoch table (mean, run-to-run sd,
     range, binomial noise); a group of one run says why it was not compared.

@@ -11,7 +11,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from dynamics.errors import ArgumentError, InputError
-from dynamics.pipeline import CompareReport, RunReport, Source, compare_report, run_reports
+from dynamics.pipeline import (
+    CompareReport,
+    RunReport,
+    Source,
+    compare_report,
+    run_reports,
+)
 from dynamics.report.document import Document, compare_document, run_document
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}

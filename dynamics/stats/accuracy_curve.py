@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from dynamics.stats.result import Result
 from dynamics.stats.curves import tail_length
 from dynamics.stats.noise import wilson_interval
+from dynamics.stats.result import Result
 from dynamics.stats.sanity import frozen_stretches, prior_entropy_range
 
 __all__ = [

@@ -37,9 +37,9 @@ from dynamics.stats.decomposition import LossRise, decomposition_row, loss_rise
 from dynamics.stats.forgetting import ForgettingAccumulator
 from dynamics.stats.label_issues import candidates_table
 from dynamics.stats.probabilities import EpochView, require_predictions
-from dynamics.stats.views import iter_views
 from dynamics.stats.result import Result
 from dynamics.stats.temperature import default_halves, temperature_row
+from dynamics.stats.views import iter_views
 
 if TYPE_CHECKING:
     from dynamics.run import Run

@@ -66,9 +66,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from dynamics.errors import ArgumentError
-import pandas as pd
 
 if TYPE_CHECKING:
     from dynamics.run import Run

@@ -32,9 +32,15 @@ import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.probabilities import EpochView, _dot, as_proba, check_labels, require_predictions
-from dynamics.stats.views import iter_views
+from dynamics.stats.probabilities import (
+    EpochView,
+    _dot,
+    as_proba,
+    check_labels,
+    require_predictions,
+)
 from dynamics.stats.result import Result
+from dynamics.stats.views import iter_views
 
 if TYPE_CHECKING:
     from dynamics.run import Run
@@ -244,7 +250,7 @@ def _brier_compact(view: EpochView) -> BrierDecomposition:
     UNC is ``sum_k obar_k (1 - obar_k)`` over the class frequencies
     ``obar_k``, which needs no forecast; reliability, resolution and the
     residual bin every class's forecast and are NaN
-    (:data:`dynamics.rundir.compact.UNAVAILABLE`).
+    (:data:`dynamics.sources.rundir.compact.UNAVAILABLE`).
     """
     n = view.n_samples
     if n == 0:

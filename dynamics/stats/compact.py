@@ -1,4 +1,4 @@
-"""One epoch stored compactly (:mod:`dynamics.rundir.compact`) seen as an :class:`EpochView`.
+"""One epoch stored compactly (:mod:`dynamics.sources.rundir.compact`) seen as an :class:`EpochView`.
 
 Each per-sample quantity the statistics share comes from the stored record:
 
@@ -67,7 +67,7 @@ class CompactView(EpochView):
 
     Examples
     --------
-    >>> from dynamics.rundir.compact import encode_compact
+    >>> from dynamics.sources.rundir.compact import encode_compact
     >>> p = np.array([[0.7, 0.2, 0.1], [0.3, 0.3, 0.4]])
     >>> v = CompactView(encode_compact(p, [0, 0], 1), [0, 0], n_classes=3)
     >>> v.pred.tolist(), v.correct.tolist(), v.p_true.round(3).tolist()

@@ -25,8 +25,8 @@ import pandas as pd
 
 from dynamics.errors import ArgumentError
 from dynamics.stats.probabilities import EpochView, require_predictions
-from dynamics.stats.views import iter_views, view_at
 from dynamics.stats.result import Result
+from dynamics.stats.views import iter_views, view_at
 
 if TYPE_CHECKING:
     from dynamics.run import Run

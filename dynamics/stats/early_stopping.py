@@ -314,7 +314,11 @@ def early_stopping_table(
     2              stopped           4           2
     3         undetermined        <NA>        <NA>
     """
-    from dynamics.stats.precision import EXACT_FORMATS, metric_direction, print_halfwidth
+    from dynamics.stats.precision import (
+        EXACT_FORMATS,
+        metric_direction,
+        print_halfwidth,
+    )
 
     if mode is None:
         mode = metric_direction(monitor)

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from dynamics.errors import ArgumentError
-from dynamics.stats.precision import EXACT_FORMATS, is_count_metric, metric_direction, print_halfwidth
+from dynamics.stats.precision import (
+    EXACT_FORMATS,
+    is_count_metric,
+    metric_direction,
+    print_halfwidth,
+)
 from dynamics.stats.result import Result
 from dynamics.stats.trends import TrendResult, trend_test
 

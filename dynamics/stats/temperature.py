@@ -36,8 +36,8 @@ from dynamics.stats.probabilities import (
     check_labels,
     require_predictions,
 )
-from dynamics.stats.views import iter_views
 from dynamics.stats.result import Result
+from dynamics.stats.views import iter_views
 
 if TYPE_CHECKING:
     from dynamics.run import Run
@@ -343,7 +343,7 @@ def kept_epoch(preds: Any) -> int:
 
 
 def kept_temperature(run: Any, *, epoch: int | None = None, seed: int = 0) -> KeptTemperature:
-    """Temperature scaling of the epoch to keep: what :mod:`dynamics.temperature_layer` hands to Keras.
+    """Temperature scaling of the epoch to keep: what :mod:`dynamics.keras.temperature_layer` hands to Keras.
 
     Parameters
     ----------

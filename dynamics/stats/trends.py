@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from dynamics.stats.result import Result
 
 if TYPE_CHECKING:

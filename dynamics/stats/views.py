@@ -37,8 +37,8 @@ def view_at(predictions: Any, i: int, *, checked_labels: np.ndarray | None = Non
     """The view of recorded epoch number ``i`` (a position, not the epoch), whatever its storage.
 
     Float16 codes are handed on (a run directory's
-    :class:`~dynamics.rundir.encoding.EncodedEpochs`); compact records
-    (:mod:`dynamics.rundir.compact`) give a
+    :class:`~dynamics.sources.rundir.encoding.EncodedEpochs`); compact records
+    (:mod:`dynamics.sources.rundir.compact`) give a
     :class:`~dynamics.stats.compact.CompactView`.
 
     Examples

@@ -203,7 +203,7 @@ def _with_texts(run: Any, a: Any, finding: Finding, *, shown: int = 3, chars: in
     if not len(a.label_issues) or run.meta.format != "recorded":
         return finding
     try:
-        from dynamics.rundir import sample_texts
+        from dynamics.sources.rundir import sample_texts
     except ImportError:  # pragma: no cover - a build without run directories
         return finding
     texts = sample_texts(run.meta.source, "val")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from dynamics.diagnosis.context import Context
 from dynamics.diagnosis.wording import listing, pval, share
 from dynamics.findings import Finding

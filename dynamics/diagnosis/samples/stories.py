@@ -34,9 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from dynamics.findings import Finding
-from dynamics.diagnosis.samples.tables import churn_finding, forgetting_finding, label_issues_finding
+from dynamics.diagnosis.samples.tables import (
+    churn_finding,
+    forgetting_finding,
+    label_issues_finding,
+)
 from dynamics.diagnosis.wording import fixed, share
+from dynamics.findings import Finding
 from dynamics.stats.analysis import RunAnalysis, SampleAnalysis, analyze
 from dynamics.stats.temperature import T_BOUNDS
 
