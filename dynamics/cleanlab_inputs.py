@@ -65,21 +65,14 @@ def cleanlab_inputs(run: Any, *, epoch: int | None = None) -> CleanlabInputs:
     """
     from dynamics.stats.analysis import analyze_predictions
     from dynamics.stats.probabilities import require_predictions
-    from dynamics.stats.temperature import kept_epoch
+    from dynamics.stats.temperature import epoch_position
     from dynamics.stats.views import view_at
 
     preds = require_predictions(run, "val")
     if getattr(preds, "compact", False):
         raise ArgumentError("cleanlab needs every class's probability, and this run was stored compactly "
                             f"(the top {preds.proba.top_k} of {preds.n_classes} classes)")
-    if epoch is None:
-        pos = kept_epoch(preds)
-    else:
-        matches = np.flatnonzero(preds.epochs == epoch)
-        if not matches.size:
-            raise ArgumentError(f"epoch {epoch} was not recorded (recorded: {preds.epochs[0]}-{preds.epochs[-1]}). "
-                                f"Received: epoch={epoch!r}")
-        pos = int(matches[0])
+    pos = epoch_position(preds, epoch)
     view = view_at(preds, pos)
     p = view.proba  # float64, k-class rows divided by their sum
     pred_probs = np.column_stack([1.0 - p, p]) if p.ndim == 1 else p

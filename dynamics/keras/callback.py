@@ -29,6 +29,7 @@ from dynamics.keras.callback_data import (
     take,
     train_rows,
 )
+from dynamics.keras.describe import evaluation_metrics, fit_events, model_info
 from dynamics.keras.env import backend_version, import_keras
 from dynamics.keras.inputs import (
     ArraySource,
@@ -331,25 +332,9 @@ class PredictionRecorder(keras.callbacks.Callback):
             "devices": self.placement.n_devices,
             "processes": self.placement.processes,
             "validation_input": source.kind if isinstance(source, ArraySource) else source.name,
-            "model": self._model_info(),
+            "model": model_info(self.model),
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-
-    def _model_info(self) -> dict[str, Any]:
-        lines: list[str] = []
-
-        def collect(text: str = "", line_break: bool = True) -> None:
-            lines.append(str(text))
-
-        try:
-            self.model.summary(print_fn=collect)
-        except Exception:  # noqa: BLE001 - a summary is a courtesy, never a failure
-            pass
-        try:
-            params = int(self.model.count_params())
-        except Exception:  # noqa: BLE001 - unbuilt subclassed models
-            params = None
-        return {"name": self.model.name, "params": params, "summary": "\n".join(lines)}
 
     def _install_step_sync(self) -> None:
         """Work around jaxlib's CPU all-reduce deadlock under DataParallel.
@@ -428,23 +413,9 @@ class PredictionRecorder(keras.callbacks.Callback):
         self._last_logs = None
 
     def _events(self) -> list[Event]:
-        events: list[Event] = []
         callbacks = self._callbacks_ref() if self._callbacks_ref is not None else None
-        declared = self.params.get("epochs") if self.params else None
-        for cb in callbacks.callbacks if callbacks is not None else []:
-            if isinstance(cb, keras.callbacks.EarlyStopping) and getattr(cb, "stopped_epoch", 0) > 0:
-                stopped = int(cb.stopped_epoch) + 1
-                events.append(Event(stopped, "early_stopping", f"Epoch {stopped}: early stopping", monitor=cb.monitor))
-                best = getattr(cb, "best_epoch", None)
-                if getattr(cb, "restore_best_weights", False) and best is not None:
-                    events.append(Event(stopped, "restored_best_weights",
-                                        f"Restoring model weights from the end of the best epoch: {best + 1}.",
-                                        monitor=cb.monitor, value=float(best + 1)))
-        if self.epochs and declared and self.model.stop_training and self.epochs[-1] < declared \
-                and not any(e.kind == "early_stopping" for e in events):
-            last = self.epochs[-1]
-            events.append(Event(last, "early_stopping", f"training stopped after epoch {last} of {declared}"))
-        return events
+        return fit_events(callbacks.callbacks if callbacks is not None else [], self.model,
+                          self.params.get("epochs") if self.params else None, self.epochs)
 
     # -- the prediction pass -----------------------------------------------
     def _validation_pass(self) -> Pass:
@@ -491,15 +462,9 @@ class PredictionRecorder(keras.callbacks.Callback):
         return proba
 
     def _val_metrics(self, raw: np.ndarray, y: Any, sample_weight: Any = None) -> dict[str, float]:
-        """val_loss and the compiled metrics, as ``model.evaluate`` computes them."""
-        model = self.model
-        y = np.asarray(y)
+        """val_loss and the compiled metrics, as ``model.evaluate`` computes them (empty for a custom model)."""
         try:
-            # convert_to_numpy, not np.asarray: on a GPU (torch) the results are device tensors.
-            loss = float(keras.ops.convert_to_numpy(
-                model.compute_loss(x=None, y=y, y_pred=raw, sample_weight=sample_weight, training=False)))
-            model.reset_metrics()
-            values = model.compute_metrics(None, y, raw, sample_weight=sample_weight)
+            return evaluation_metrics(self.model, raw, y, sample_weight)
         except Exception as exc:  # noqa: BLE001 - a custom model: record, but do not inject
             if not self._warned:
                 self._warned = True
@@ -508,12 +473,3 @@ class PredictionRecorder(keras.callbacks.Callback):
                     "predictions are still recorded", stacklevel=2,
                 )
             return {}
-        out = {"loss": loss}
-        for name, value in values.items():
-            if name != "loss":
-                try:
-                    out[name] = float(keras.ops.convert_to_numpy(value))
-                except (TypeError, ValueError):
-                    continue
-        return out
-

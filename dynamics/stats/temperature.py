@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "T_BOUNDS", "cross_fitted_temperature", "default_halves", "fit_temperature", "scale_temperature",
-    "temperature_row", "temperature_table", "TemperatureFit", "kept_epoch", "kept_temperature", "KeptTemperature",
+    "temperature_row", "temperature_table", "TemperatureFit", "epoch_position", "kept_epoch", "kept_temperature", "KeptTemperature",
 ]
 
 #: Temperatures searched (a factor of 100 either way of 1).
@@ -342,6 +342,23 @@ def kept_epoch(preds: Any) -> int:
     return int(np.argmin(means))
 
 
+def epoch_position(preds: Any, epoch: int | None) -> int:
+    """Position of a recorded ``epoch`` in ``preds`` (the kept epoch, lowest val_loss, when None).
+
+    >>> from dynamics.run import Predictions
+    >>> preds = Predictions([1, 2, 3], np.array([1, 0]), [np.array([0.6, 0.4])] * 3)
+    >>> epoch_position(preds, 3)
+    2
+    """
+    if epoch is None:
+        return kept_epoch(preds)
+    matches = np.flatnonzero(np.asarray(preds.epochs) == epoch)
+    if not matches.size:
+        raise ArgumentError(f"epoch {epoch} was not recorded (recorded: {preds.epochs[0]}-{preds.epochs[-1]}). "
+                            f"Received: epoch={epoch!r}")
+    return int(matches[0])
+
+
 def kept_temperature(run: Any, *, epoch: int | None = None, seed: int = 0) -> KeptTemperature:
     """Temperature scaling of the epoch to keep: what :mod:`dynamics.keras.temperature_layer` hands to Keras.
 
@@ -369,14 +386,7 @@ def kept_temperature(run: Any, *, epoch: int | None = None, seed: int = 0) -> Ke
         from dynamics.stats.compact import UNAVAILABLE
 
         raise ArgumentError(f"no temperature can be fitted with compact storage: {UNAVAILABLE['temperature']}")
-    if epoch is None:
-        pos = kept_epoch(preds)
-    else:
-        matches = np.flatnonzero(preds.epochs == epoch)
-        if not matches.size:
-            raise ArgumentError(f"epoch {epoch} was not recorded (recorded: {preds.epochs[0]}-{preds.epochs[-1]}). "
-                                f"Received: epoch={epoch!r}")
-        pos = int(matches[0])
+    pos = epoch_position(preds, epoch)
     view = view_at(preds, pos)
     fit = temperature_row(view, default_halves(view.n_samples, seed))
     return KeptTemperature(int(preds.epochs[pos]), fit["temperature"], fit["loss"], fit["loss_scaled"])
