@@ -9,7 +9,6 @@ memory), and the validation input is read by :mod:`dynamics.keras.inputs`.
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 import weakref
@@ -29,8 +28,8 @@ from dynamics.keras.callback_data import (
     take,
     train_rows,
 )
-from dynamics.keras.describe import evaluation_metrics, fit_events, model_info
-from dynamics.keras.env import backend_version, import_keras
+from dynamics.keras.describe import evaluation_metrics, fit_events, training_meta
+from dynamics.keras.env import import_keras
 from dynamics.keras.inputs import (
     ArraySource,
     BatchSource,
@@ -39,7 +38,12 @@ from dynamics.keras.inputs import (
     check_ids,
     source_for,
 )
-from dynamics.keras.placement import Placement, callback_list, randomness_kept
+from dynamics.keras.placement import (
+    Placement,
+    callback_list,
+    randomness_kept,
+    wait_for_step,
+)
 from dynamics.keras.storage import RecordingStorage
 from dynamics.run import Event
 
@@ -316,46 +320,12 @@ class PredictionRecorder(keras.callbacks.Callback):
 
     def _meta(self) -> dict[str, Any]:
         """What ``meta.json`` says about the training (the storage adds the user's metadata)."""
-        backend = keras.backend.backend()
-        source = self.source
-        return {
-            "keras_version": keras.__version__,
-            "backend": backend,
-            "backend_version": backend_version(backend),
-            "python": sys.version.split()[0],
-            "n_val": source.n if isinstance(source, ArraySource) else None,
-            "n_train": None,
-            "epochs": self.params.get("epochs") if self.params else None,
-            "verbose": self.params.get("verbose") if self.params else None,
-            "train_subset": None if self.train_ids is None else len(self.train_ids),
-            "from_logits": self.from_logits,
-            "devices": self.placement.n_devices,
-            "processes": self.placement.processes,
-            "validation_input": source.kind if isinstance(source, ArraySource) else source.name,
-            "model": model_info(self.model),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+        return training_meta(self.model, self.source, self.params, train_ids=self.train_ids,
+                             from_logits=self.from_logits, placement=self.placement)
 
     def _install_step_sync(self) -> None:
-        """Work around jaxlib's CPU all-reduce deadlock under DataParallel.
-
-        Measured here (jaxlib 0.10.2, 2 virtual CPU devices): consecutive
-        train steps overlap and XLA's all-reduce waits forever for the second
-        device (SIGABRT after 40 s), with or without Keras. Blocking on each
-        step's logs in ``on_train_batch_end`` fixes it -- and only if that hook
-        runs in the training loop's thread: Keras dispatches batch-end hooks
-        to a thread pool unless some callback overrides ``on_train_batch_end``
-        (``CallbackList._configure_async_dispatch``). So the override exists
-        only on recorders that train under a distribution: an instance
-        attribute, set when the recorder is created (after
-        ``set_distribution``) or, failing that, when training begins.
-        """
-        self.on_train_batch_end = self._wait_for_step
-
-    def _wait_for_step(self, batch, logs=None):
-        import jax
-
-        jax.block_until_ready(logs)
+        """Block on each train step under DataParallel (:func:`~dynamics.keras.placement.wait_for_step` says why)."""
+        self.on_train_batch_end = wait_for_step
 
     def on_epoch_begin(self, epoch, logs=None):
         self._refresh_last_row()

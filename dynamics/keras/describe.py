@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from dynamics.keras.env import import_keras
+from dynamics.keras.env import backend_version, import_keras
+from dynamics.keras.inputs import ArraySource
 from dynamics.run import Event
 
 keras = import_keras(respect_config=True)
+
+
+def training_meta(model: Any, source: Any, params: dict | None, *, train_ids: Any, from_logits: bool,
+                  placement: Any) -> dict[str, Any]:
+    """What ``meta.json`` says about the training: versions, sizes, devices, the validation input, the model."""
+    backend = keras.backend.backend()
+    arrays = isinstance(source, ArraySource)
+    return {
+        "keras_version": keras.__version__,
+        "backend": backend,
+        "backend_version": backend_version(backend),
+        "python": sys.version.split()[0],
+        "n_val": source.n if arrays else None,
+        "n_train": None,
+        "epochs": params.get("epochs") if params else None,
+        "verbose": params.get("verbose") if params else None,
+        "train_subset": None if train_ids is None else len(train_ids),
+        "from_logits": from_logits,
+        "devices": placement.n_devices,
+        "processes": placement.processes,
+        "validation_input": source.kind if arrays else source.name,
+        "model": model_info(model),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def model_info(model: Any) -> dict[str, Any]:

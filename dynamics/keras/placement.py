@@ -165,3 +165,23 @@ def randomness_kept(backend: str) -> Iterator[None]:
             torch.random.set_rng_state(torch_state)
         if cuda_state is not None:
             torch.cuda.set_rng_state_all(cuda_state)
+
+
+def wait_for_step(batch: int, logs: Any = None) -> None:
+    """Work around jaxlib's CPU all-reduce deadlock under DataParallel: block on the step's logs.
+
+    Measured here (jaxlib 0.10.2, 2 virtual CPU devices): consecutive
+    train steps overlap and XLA's all-reduce waits forever for the second
+    device (SIGABRT after 40 s), with or without Keras. Blocking on each
+    step's logs in ``on_train_batch_end`` fixes it -- and only if that hook
+    runs in the training loop's thread: Keras dispatches batch-end hooks
+    to a thread pool unless some callback overrides ``on_train_batch_end``
+    (``CallbackList._configure_async_dispatch``). So the override exists
+    only on recorders that train under a distribution: an instance
+    attribute, set when the recorder is created (after
+    ``set_distribution``) or, failing that, when training begins.
+    """
+    import jax
+
+    jax.block_until_ready(logs)
+
