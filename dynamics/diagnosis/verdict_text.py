@@ -75,9 +75,9 @@ def _loss(v: Any, ctx: Context) -> str | None:
         if c.rule == "small_rise":
             return (f"{what} has levelled off: it ended {signed_pct(c.last_rise_pct, 1)} above its lowest {num(c.best_value)} "
                     f"(epoch {b}), too small a rise to call overfitting.")
-        return (f"{what} has levelled off: from {span(int(ctx.epochs[0]), last)} it stays within "
-                f"{num(c.threshold)} of its lowest {num(c.best_value)} (epoch {b}), twice its epoch-to-epoch noise, "
-                "with no fall or rise beyond that.")
+        return (f"{what} has levelled off: it started {num(c.first_drop)} and ended {num(c.last_rise)} above its "
+                f"lowest {num(c.best_value)} (epoch {b}); with an epoch-to-epoch noise of {num(c.noise)}, a fall must "
+                f"exceed {c.thresholds['improving_drop_noise']:g} times that and a rise {num(c.threshold)}: neither happened.")
     if p == "early_sign":
         return (f"val_loss rose {signed_pct(c.last_rise_pct)} in the {c.epochs_after} logged epoch"
                 f"{'s' if c.epochs_after != 1 else ''} after its lowest {num(c.best_value)} at epoch {b}: too few "
