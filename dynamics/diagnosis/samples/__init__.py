@@ -86,7 +86,7 @@ def produce(ctx: Context, *, analysis: Any | None = None) -> list[Finding]:
     if storage is not None:  # right after the summary it qualifies
         at = next((i + 1 for i, f in enumerate(findings) if f.code == "val_loss_rise"), 0)
         findings.insert(at, storage)
-    findings.append(flips_finding(ctx, a, run.predictions))
+    findings.append(flips_finding(ctx, a))
     exact = _mistakes(ctx, a, by_code.get("val_loss_rise"))
     if exact is not None:
         findings.append(exact)

@@ -27,7 +27,7 @@ def _pair_text(t: Any, first: int, last: int, what: str) -> str:
             f"{100 * t.accuracy_change:+.2f} points): exact McNemar {pval(t.p_value)}, {verdict}")
 
 
-def flips_finding(ctx: Context, a: Any, predictions: Any) -> Finding:
+def flips_finding(ctx: Context, a: Any) -> Finding:
     """``paired_flips``: McNemar on the counted flips; supersedes ``paired_comparison_needs_samples``."""
     from dynamics.stats.paired import consecutive_tests, mcnemar_test
 
